@@ -1,0 +1,175 @@
+"""The curated catalog of models Ponder offers, loaded from ``resources/catalog.json``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import CatalogError
+from engine.resources import resource_path
+
+PRECISIONS = ("int4", "fp16", "fp32")
+ARCHITECTURES = ("qwen2", "llama")
+_OVERHEAD_BYTES = 400 * 2**20  # ORT session, tokenizer, arenas: measured a few hundred MB on the tiny and 1.5B models
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The shape facts of a checkpoint (from its config.json) that sizes and the runtime depend on."""
+
+    family: str
+    hidden_size: int
+    intermediate_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    vocab_size: int
+    context_length: int
+    tie_word_embeddings: bool
+
+    @property
+    def head_dim(self) -> int:
+        """Size of one attention head."""
+        return self.hidden_size // self.num_heads
+
+    def layer_params(self) -> int:
+        """Weights inside the transformer blocks (the MatMuls that int4 quantizes)."""
+        h, kv = self.hidden_size, self.num_kv_heads * self.head_dim
+        attn = 2 * h * h + 2 * h * kv
+        mlp = 3 * h * self.intermediate_size
+        return self.num_layers * (attn + mlp)
+
+    def embedding_params(self) -> int:
+        """Input embedding table size."""
+        return self.vocab_size * self.hidden_size
+
+    def total_params(self) -> int:
+        """All parameters, counting an untied lm_head once more."""
+        head = 0 if self.tie_word_embeddings else self.embedding_params()
+        return self.layer_params() + self.embedding_params() + head
+
+    def kv_bytes_per_token(self, precision: str) -> int:
+        """KV cache bytes per token of context (fp32 cache for int4/fp32 CPU graphs, fp16 otherwise)."""
+        element = 2 if precision == "fp16" else 4
+        return self.num_layers * 2 * self.num_kv_heads * self.head_dim * element
+
+
+def estimate_disk_bytes(arch: Architecture, precision: str) -> int:
+    """On-disk size of the converted ONNX model at ``precision``.
+
+    int4 = 4-bit weights plus one fp32 scale per block of 32 for the layers and the lm_head, fp32 embeddings
+    (what the CPU graph keeps); fp16/fp32 = every parameter at that width.
+    """
+    if precision == "int4":
+        quantized = arch.layer_params() + arch.embedding_params()  # layers + lm_head
+        return int(quantized * (0.5 + 4 / 32)) + arch.embedding_params() * 4
+    width = {"fp16": 2, "fp32": 4}[precision]
+    return arch.total_params() * width
+
+
+def estimate_ram_bytes(arch: Architecture, precision: str, context: int = 4096) -> int:
+    """Memory needed to run at ``precision`` with ``context`` tokens of KV cache."""
+    return estimate_disk_bytes(arch, precision) + arch.kv_bytes_per_token(precision) * context + _OVERHEAD_BYTES
+
+
+@dataclass(frozen=True)
+class PrebuiltOnnx:
+    """An official prebuilt ONNX variant that lets Ponder skip conversion."""
+
+    repo_id: str
+    revision: str
+    subfolder: str
+    precision: str
+    providers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Recommended sampling defaults for a model."""
+
+    temperature: float
+    top_p: float
+    top_k: int = 0
+    repetition_penalty: float = 1.0
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Disk and memory one precision needs."""
+
+    disk_bytes: int
+    ram_bytes: int
+    vram_bytes: int
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One model Ponder offers."""
+
+    id: str
+    name: str
+    repo_id: str
+    revision: str
+    license: str
+    params: int
+    architecture: Architecture
+    reasoning: bool
+    download_bytes: int
+    sampling: Sampling
+    needs: dict[str, Needs]
+    prebuilt: tuple[PrebuiltOnnx, ...] = field(default=())
+    description: str = ""
+
+    def prebuilt_for(self, precision: str, provider: str) -> PrebuiltOnnx | None:
+        """An official ONNX build for this precision and provider, if the catalog lists one."""
+        for item in self.prebuilt:
+            if item.precision == precision and provider in item.providers:
+                return item
+        return None
+
+
+def _entry(raw: dict[str, Any]) -> CatalogEntry:
+    try:
+        arch = Architecture(**raw["architecture"])
+        if arch.family not in ARCHITECTURES:
+            raise CatalogError(f"Catalog entry {raw['id']!r} has unsupported architecture {arch.family!r}.")
+        needs = {p: Needs(**n) for p, n in raw["needs"].items()}
+        prebuilt = tuple(
+            PrebuiltOnnx(**{**p, "providers": tuple(p["providers"])}) for p in raw.get("prebuilt", [])
+        )
+        return CatalogEntry(
+            id=raw["id"], name=raw["name"], repo_id=raw["repo_id"], revision=raw["revision"],
+            license=raw["license"], params=int(raw["params"]), architecture=arch, reasoning=bool(raw["reasoning"]),
+            download_bytes=int(raw["download_bytes"]), sampling=Sampling(**raw["sampling"]), needs=needs,
+            prebuilt=prebuilt, description=raw.get("description", ""),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise CatalogError(f"Catalog entry {raw.get('id', '?')!r} is invalid: {err}.",
+                           "Reinstall Ponder; the catalog file is damaged.") from err
+
+
+def load_catalog(path: Path | None = None) -> list[CatalogEntry]:
+    """Read and validate the catalog (``resources/catalog.json`` by default)."""
+    path = path or resource_path("catalog.json")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise CatalogError(f"Cannot read the model catalog {path}: {err}.", "Reinstall Ponder.") from err
+    entries = [_entry(raw) for raw in data["models"]]
+    ids = [e.id for e in entries]
+    if len(ids) != len(set(ids)):
+        raise CatalogError("The model catalog has duplicate ids.", "Reinstall Ponder.")
+    return entries
+
+
+def find_entry(model: str, catalog: list[CatalogEntry] | None = None) -> CatalogEntry:
+    """Find a catalog entry by id, Hub repo id or name (case-insensitive)."""
+    catalog = catalog if catalog is not None else load_catalog()
+    key = model.lower()
+    for entry in catalog:
+        if key in (entry.id.lower(), entry.repo_id.lower(), entry.name.lower()):
+            return entry
+    known = ", ".join(e.id for e in catalog)
+    raise CatalogError(f"Unknown model {model!r}.", f"Choose one of: {known}; or use 'ponder convert PATH'.")

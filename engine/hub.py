@@ -1,0 +1,555 @@
+"""Download a model snapshot from the Hugging Face Hub (or a mirror): safe names, resume, verify, cancel.
+
+Only data files are fetched (safetensors, ONNX, JSON, tokenizer files, text); pickles and code never are. Every
+file is written to ``.partial/<name>.incomplete``, resumed with HTTP Range after a dropped connection or a
+cancelled run, checked against the size and hash the Hub reported, and only then moved to its final name. A
+folder counts as a complete snapshot only once ``.ponder-complete.json`` is written.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import queue
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import requests
+from huggingface_hub import HfApi, hf_hub_url
+from huggingface_hub.errors import (
+    GatedRepoError,
+    HfHubHTTPError,
+    HFValidationError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.utils import build_hf_headers, get_session, validate_repo_id
+
+from engine.cancel import CancelToken
+from engine.errors import Cancelled, DiskSpaceError, DownloadError, UnsafeNameError, VerificationError
+from engine.paths import downloads_dir, resolve_inside, safe_relative_path
+from engine.progress import Progress, ProgressCallback, RateMeter, ignore_progress
+from engine.secrets import TokenStore
+from engine.verify import file_digests, read_json, write_json_atomic
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+#: File-name patterns (matched case-insensitively against the base name) that may be downloaded.
+ALLOWED_PATTERNS: tuple[str, ...] = (
+    "*.safetensors", "*.json", "*.onnx", "*.onnx.data", "*.onnx_data", "*.jinja", "*.txt", "*.md",
+    "tokenizer.model", "spiece.model", "sentencepiece.model", "sentencepiece.bpe.model", "*.tiktoken",
+    "vocab.txt", "merges.txt",
+)
+STATE_FILE = ".ponder-download.json"
+COMPLETE_FILE = ".ponder-complete.json"
+PARTIAL_DIR = ".partial"
+CHUNK_SIZE = 1 << 20
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 30.0  # a read stalled this long counts as a dropped connection
+POLL_S = 0.2  # how often a wait re-checks the cancel token
+MAX_ATTEMPTS = 5
+BACKOFF_S = 0.5  # grows linearly with each failed attempt
+PROGRESS_INTERVAL_S = 0.1
+DISK_MARGIN = 0.05
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_RETRY_FIX = "Check your connection and try again; the download resumes where it stopped."
+_CORRUPT_FIX = "Retry the download; if it persists, the mirror may be corrupt."
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One repository file: name relative to the repo root, size, LFS sha256 or (non-LFS) git blob sha1."""
+
+    name: str
+    size: int
+    sha256: str | None
+    git_sha1: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A downloaded, verified set of files of ``repo_id`` at ``commit``, in ``path``."""
+
+    repo_id: str
+    revision: str
+    commit: str
+    path: Path
+    files: list[RemoteFile]
+    total_bytes: int
+
+
+class _Retryable(Exception):
+    """A transfer failed in a way that resuming may fix (dropped connection, stall, 5xx)."""
+
+
+class _RangeNotSatisfiable(Exception):
+    """The server answered 416 to a resume request."""
+
+
+def hub_endpoint(override: str | None = None) -> str:
+    """The Hub address: ``override``, else ``$HF_ENDPOINT`` (read now), else huggingface.co; no trailing slash."""
+    return (override or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def is_allowed_file(name: str) -> bool:
+    """True if ``name`` is a data file type Ponder downloads (never pickles, checkpoints or code)."""
+    base = name.rsplit("/", 1)[-1].lower()
+    return any(fnmatch.fnmatchcase(base, pattern) for pattern in ALLOWED_PATTERNS)
+
+
+def _check_online() -> None:
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        raise DownloadError("Cannot download: offline mode is on (HF_HUB_OFFLINE is set).",
+                            "Unset HF_HUB_OFFLINE and restart Ponder, or use a model that is already downloaded.")
+
+
+def _resolve_token(token: str | None | bool) -> str | None:
+    if token is False:
+        return None
+    if token is None or token is True:
+        return TokenStore().get()
+    return token
+
+
+def _call_cancellable(fn: Callable[[], T], cancel: CancelToken) -> T:
+    """Run ``fn`` on a daemon thread and wait for it, raising Cancelled within POLL_S of a cancel."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = err
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True, name="ponder-hub-call").start()
+    while not done.wait(POLL_S):
+        cancel.raise_if_cancelled("Download")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
+
+
+def _model_info(repo_id: str, revision: str, endpoint: str, token: str | None, cancel: CancelToken) -> Any:
+    page = f"{endpoint}/{repo_id}"
+    need_token = (f"If it is private or gated, accept its terms on {page} and save a Hugging Face token "
+                  "with access in Settings.")
+    try:
+        return _call_cancellable(lambda: HfApi(endpoint=endpoint).model_info(
+            repo_id, revision=revision, files_metadata=True, token=token or False, timeout=READ_TIMEOUT_S), cancel)
+    except RevisionNotFoundError as err:
+        raise DownloadError(f"Revision {revision!r} was not found in {repo_id}.", "Check the branch, tag or commit.") \
+            from err
+    except GatedRepoError as err:
+        raise DownloadError(f"{repo_id} is gated: access must be accepted first.",
+                            f"Accept its terms on {page}, then save a Hugging Face token in Settings.") from err
+    except RepositoryNotFoundError as err:
+        raise DownloadError(f"Repository {repo_id} was not found, or it needs a token.",
+                            f"Check the name. {need_token}") from err
+    except OfflineModeIsEnabled as err:
+        raise DownloadError("Cannot download: offline mode is on (HF_HUB_OFFLINE).",
+                            "Unset HF_HUB_OFFLINE and restart Ponder.") from err
+    except HfHubHTTPError as err:
+        status = err.response.status_code if err.response is not None else 0
+        if status in (401, 403):
+            raise DownloadError(f"The Hub refused access to {repo_id} (HTTP {status}): a token is needed or "
+                                "the one saved is not allowed.", need_token) from err
+        if status == 404:
+            raise DownloadError(f"Repository {repo_id} or revision {revision!r} was not found (HTTP 404).",
+                                "Check the name and revision.") from err
+        raise DownloadError(f"The Hub answered HTTP {status} for {repo_id}.", "Try again later.") from err
+    except requests.RequestException as err:
+        raise DownloadError(f"Could not reach {endpoint}: {type(err).__name__}.",
+                            "Check your connection, or HF_ENDPOINT if you use a mirror.") from err
+
+
+def plan_download(repo_id: str, revision: str = "main", *, endpoint: str | None = None,
+                  token: str | None | bool = None, subfolder: str | None = None,
+                  allow_patterns: Sequence[str] | None = None,
+                  cancel: CancelToken | None = None) -> tuple[str, list[RemoteFile], list[str]]:
+    """Ask the Hub what to fetch: (resolved commit sha, files to download, names skipped as unsafe types).
+
+    ``subfolder`` keeps only files under that folder; ``allow_patterns`` (globs on the full name) keeps only
+    matching files. Every remote name is checked: one hostile name fails the whole plan with UnsafeNameError.
+    """
+    _check_online()
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as err:
+        raise UnsafeNameError(f"Invalid repository id {repo_id!r}.", "Use the form 'owner/name'.") from err
+    ep = hub_endpoint(endpoint)
+    info = _model_info(repo_id, revision, ep, _resolve_token(token), cancel or CancelToken())
+    commit = getattr(info, "sha", None)
+    if not isinstance(commit, str) or not _COMMIT.match(commit):
+        raise DownloadError(f"The Hub did not report a valid commit for {repo_id}@{revision}.", "Try again later.")
+    prefix = str(safe_relative_path(subfolder.strip("/"))) + "/" if subfolder else ""
+    files: list[RemoteFile] = []
+    skipped: list[str] = []
+    seen: set[str] = set()
+    for sib in info.siblings or []:
+        name = sib.rfilename
+        safe_relative_path(name)  # raises UnsafeNameError naming the file
+        if name.casefold() in seen:
+            raise UnsafeNameError(f"Refused file name {name!r}: it clashes with another file's name.",
+                                  "The repository is malformed or hostile; choose another source.")
+        seen.add(name.casefold())
+        if not name.startswith(prefix) or (allow_patterns and not any(
+                fnmatch.fnmatchcase(name, p) for p in allow_patterns)):
+            continue
+        if not is_allowed_file(name):
+            skipped.append(name)
+            continue
+        size = sib.size if sib.size is not None else (sib.lfs.size if sib.lfs else None)
+        if size is None or size < 0:
+            raise DownloadError(f"The Hub did not report the size of {name} in {repo_id}.", "Try again later.")
+        lfs = sib.lfs
+        files.append(RemoteFile(name, int(size), lfs.sha256.lower() if lfs else None,
+                                None if lfs or not sib.blob_id else sib.blob_id.lower()))
+    return commit, files, skipped
+
+
+class _Transfer:
+    """One streamed HTTP GET run on a daemon thread; the caller waits for its events and can stop at any time."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=16)
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, args=(url, headers), daemon=True, name="ponder-download").start()
+
+    def _put(self, item: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, url: str, headers: dict[str, str]) -> None:
+        resp: requests.Response | None = None
+        try:
+            resp = get_session().get(url, headers=headers, stream=True, allow_redirects=True,
+                                     timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+            if self._put(("headers", resp)) and resp.status_code in (200, 206):
+                for chunk in resp.iter_content(CHUNK_SIZE):
+                    if not self._put(("data", chunk)):
+                        return
+            self._put(("end", None))
+        except Exception as err:  # noqa: BLE001 - handed to the waiting thread
+            self._put(("error", err))
+        finally:
+            if resp is not None:
+                resp.close()
+
+    def next(self, cancel: CancelToken) -> tuple[str, Any]:
+        """The next event, raising Cancelled within POLL_S of a cancel and turning network errors into retries."""
+        while True:
+            cancel.raise_if_cancelled("Download")
+            try:
+                kind, value = self._queue.get(timeout=POLL_S)
+            except queue.Empty:
+                continue
+            if kind != "error":
+                return kind, value
+            if isinstance(value, OfflineModeIsEnabled):
+                raise DownloadError("Cannot download: offline mode is on (HF_HUB_OFFLINE).",
+                                    "Unset HF_HUB_OFFLINE and restart Ponder.") from value
+            if isinstance(value, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
+                raise _Retryable(f"{type(value).__name__}") from value
+            if isinstance(value, requests.RequestException):
+                raise DownloadError(f"Download failed: {type(value).__name__}: {value}", _RETRY_FIX) from value
+            raise value
+
+    def __enter__(self) -> _Transfer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()  # the thread closes its response itself; it never touches our files
+
+
+class _Reporter:
+    """Throttled, monotonic byte progress."""
+
+    def __init__(self, callback: ProgressCallback, total: int) -> None:
+        self._callback, self.total, self.done = callback, total, 0
+        self._reported, self._last = -1, 0.0
+        self._meter = RateMeter()
+
+    def add(self, n: int, name: str, force: bool = False) -> None:
+        self.done += n
+        now = time.monotonic()
+        if force or now - self._last >= PROGRESS_INTERVAL_S:
+            self._last = now
+            shown = max(self._reported, min(self.done, self.total))
+            self._reported = shown
+            rate = self._meter.update(shown)
+            self._callback(Progress(stage="download", done=shown, total=self.total, rate=rate,
+                                    eta_s=RateMeter.eta(shown, self.total, rate), message=name))
+
+
+def _size_of(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else 0
+
+
+def _fmt(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def _record(rf: RemoteFile) -> dict[str, Any]:
+    return asdict(rf)
+
+
+class _Downloader:
+    def __init__(self, repo_id: str, commit: str, endpoint: str, token: str | None, dest: Path,
+                 reporter: _Reporter, cancel: CancelToken) -> None:
+        self.repo_id, self.commit, self.endpoint, self.dest = repo_id, commit, endpoint, dest
+        self.headers = {**build_hf_headers(token=token or False), "Accept-Encoding": "identity"}
+        self.reporter, self.cancel = reporter, cancel
+        self.state_path = dest / STATE_FILE
+        state = read_json(self.state_path)
+        verified = state.get("verified") if isinstance(state, dict) else None
+        self.verified: dict[str, Any] = verified if isinstance(verified, dict) else {}
+
+    def part_path(self, rf: RemoteFile) -> Path:
+        return resolve_inside(self.dest / PARTIAL_DIR, rf.name + ".incomplete")
+
+    def is_done(self, rf: RemoteFile) -> bool:
+        """True when the final file is there with the right size and was verified (now or in an earlier run)."""
+        final = resolve_inside(self.dest, rf.name)
+        if not final.is_file():
+            return False
+        if final.stat().st_size == rf.size and self.verified.get(rf.name) == _record(rf):
+            return True
+        try:  # present but not recorded (state lost): verify it instead of fetching it again
+            self._verify(rf, final)
+        except VerificationError:
+            return False
+        self._mark(rf)
+        return True
+
+    def _mark(self, rf: RemoteFile) -> None:
+        self.verified[rf.name] = _record(rf)
+        write_json_atomic(self.state_path, {"repo_id": self.repo_id, "commit": self.commit,
+                                            "verified": self.verified})
+
+    def _discard(self, part: Path) -> None:
+        self.reporter.done -= _size_of(part)
+        part.unlink(missing_ok=True)
+
+    def _verify(self, rf: RemoteFile, path: Path) -> None:
+        got_size = path.stat().st_size
+        if got_size != rf.size:
+            path.unlink(missing_ok=True)
+            raise VerificationError(f"{rf.name} failed verification: expected {rf.size} bytes, got {got_size}; "
+                                    "the file was deleted.", _CORRUPT_FIX)
+        sha256, sha1 = file_digests(path, sha256=rf.sha256 is not None, git_sha1=rf.git_sha1 is not None,
+                                    cancel=self.cancel, what="Download")
+        for kind, want, got in (("sha256", rf.sha256, sha256), ("git sha1", rf.git_sha1, sha1)):
+            if want is not None and got != want:
+                path.unlink(missing_ok=True)
+                raise VerificationError(f"{rf.name} failed verification: expected {kind} {want}, got {got}; "
+                                        "the file was deleted.", _CORRUPT_FIX)
+
+    def fetch(self, rf: RemoteFile) -> None:
+        """Download (or resume) one file, verify it and move it to its final name."""
+        part, final = self.part_path(rf), resolve_inside(self.dest, rf.name)
+        part.parent.mkdir(parents=True, exist_ok=True)
+        failures, restarted = 0, False
+        while True:
+            self.cancel.raise_if_cancelled("Download")
+            offset = _size_of(part)
+            if offset > rf.size:
+                self._discard(part)
+                continue
+            if part.is_file() and offset == rf.size:
+                break
+            try:
+                self._stream(rf, part, offset)
+                break
+            except _RangeNotSatisfiable:
+                if restarted:
+                    raise DownloadError(f"The server keeps refusing to resume {rf.name} (HTTP 416).",
+                                        _CORRUPT_FIX) from None
+                restarted = True
+                log.info("Server refused to resume %s; starting it again", rf.name)
+                self._discard(part)
+            except _Retryable as err:
+                failures += 1
+                log.info("Download of %s interrupted (%s), attempt %d of %d", rf.name, err, failures, MAX_ATTEMPTS)
+                if failures >= MAX_ATTEMPTS:
+                    raise DownloadError(f"Downloading {rf.name} failed {MAX_ATTEMPTS} times (last: {err}).",
+                                        _RETRY_FIX) from err
+                if self.cancel.wait(BACKOFF_S * failures):
+                    raise Cancelled("Download") from None
+        self._verify(rf, part)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, final)
+        self._mark(rf)
+        self.reporter.add(0, rf.name, force=True)
+
+    def _stream(self, rf: RemoteFile, part: Path, offset: int) -> None:
+        url = hf_hub_url(self.repo_id, rf.name, revision=self.commit, endpoint=self.endpoint)
+        headers = dict(self.headers)
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+        with _Transfer(url, headers) as transfer:
+            _, resp = transfer.next(self.cancel)
+            self._check_status(resp.status_code, rf.name)
+            total: int | None = None
+            if resp.status_code == 206:
+                match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
+                if not match or int(match.group(1)) != offset:
+                    self._discard(part)
+                    raise _Retryable("server answered the wrong range")
+                total = None if match.group(2) == "*" else int(match.group(2))
+            else:
+                if offset:
+                    self._discard(part)
+                    offset = 0
+                length = resp.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+            if total is not None and total != rf.size:
+                self._discard(part)
+                raise VerificationError(f"{rf.name} failed verification: the Hub listed {rf.size} bytes but the "
+                                        f"server sends {total}.", _CORRUPT_FIX)
+            expected, received = rf.size - offset, 0
+            with part.open("ab" if offset else "wb") as fh:
+                for chunk in self._chunks(transfer):
+                    received += len(chunk)
+                    if received > expected:
+                        break
+                    fh.write(chunk)
+                    self.reporter.add(len(chunk), rf.name)
+            if received > expected:
+                self._discard(part)
+                raise VerificationError(f"{rf.name} failed verification: the server sent more than the "
+                                        f"{rf.size} bytes the Hub listed.", _CORRUPT_FIX)
+            if received < expected:
+                raise _Retryable(f"connection closed after {offset + received} of {rf.size} bytes")
+
+    def _chunks(self, transfer: _Transfer) -> Iterator[bytes]:
+        while True:
+            kind, value = transfer.next(self.cancel)
+            if kind == "end":
+                return
+            yield value
+
+    def _check_status(self, status: int, name: str) -> None:
+        if status in (200, 206):
+            return
+        if status == 416:
+            raise _RangeNotSatisfiable()
+        if status in (401, 403):
+            raise DownloadError(f"The Hub refused {name} of {self.repo_id} (HTTP {status}): a token with access "
+                                "is needed.", f"Accept the terms on {self.endpoint}/{self.repo_id} and save a "
+                                              "Hugging Face token in Settings.")
+        if status == 404:
+            raise DownloadError(f"{name} was not found in {self.repo_id} at {self.commit[:12]} (HTTP 404).",
+                                "The repository may have changed; try again.")
+        if status == 429 or status >= 500:
+            raise _Retryable(f"HTTP {status}")
+        raise DownloadError(f"The Hub answered HTTP {status} for {name} of {self.repo_id}.", _RETRY_FIX)
+
+
+def _snapshot_json(snap: Snapshot) -> dict[str, Any]:
+    return {"format": 1, "repo_id": snap.repo_id, "revision": snap.revision, "commit": snap.commit,
+            "total_bytes": snap.total_bytes, "files": [asdict(f) for f in snap.files]}
+
+
+def load_snapshot(path: Path) -> Snapshot:
+    """Read the complete snapshot in ``path``; DownloadError if it is not complete (or files went missing)."""
+    data = read_json(path / COMPLETE_FILE)
+    try:
+        files = [RemoteFile(str(f["name"]), int(f["size"]), f.get("sha256"), f.get("git_sha1"))
+                 for f in data["files"]]
+        snap = Snapshot(str(data["repo_id"]), str(data["revision"]), str(data["commit"]), path, files,
+                        int(data["total_bytes"]))
+    except (TypeError, KeyError, ValueError) as err:
+        raise DownloadError(f"{path} is not a complete download.", "Download the model again.") from err
+    for rf in files:
+        target = resolve_inside(path, rf.name)
+        if not target.is_file() or target.stat().st_size != rf.size:
+            raise DownloadError(f"{path} is incomplete: {rf.name} is missing or has the wrong size.",
+                                "Download the model again.")
+    return snap
+
+
+def is_complete_snapshot(path: Path) -> bool:
+    """True if ``path`` holds a finished, verified download (its completion record and every listed file)."""
+    try:
+        load_snapshot(path)
+    except (DownloadError, UnsafeNameError, OSError):
+        return False
+    return True
+
+
+def download_snapshot(repo_id: str, revision: str = "main", *, dest: Path | None = None,
+                      endpoint: str | None = None, token: str | None | bool = None, subfolder: str | None = None,
+                      allow_patterns: Sequence[str] | None = None, progress: ProgressCallback = ignore_progress,
+                      cancel: CancelToken | None = None) -> Snapshot:
+    """Download the allowed files of ``repo_id`` at ``revision`` into ``dest``, resuming and verifying each.
+
+    ``token``: None uses the saved token (TokenStore), False sends none. Raises DownloadError (network, HTTP,
+    offline), VerificationError (file deleted), DiskSpaceError, UnsafeNameError or Cancelled (partial files are
+    kept for the next call to resume; nothing is marked complete).
+    """
+    cancel = cancel or CancelToken()
+    ep = hub_endpoint(endpoint)
+    tok = _resolve_token(token)
+    commit, files, skipped = plan_download(repo_id, revision, endpoint=ep, token=tok or False, subfolder=subfolder,
+                                           allow_patterns=allow_patterns, cancel=cancel)
+    if not files:
+        raise DownloadError(f"{repo_id} has no files Ponder can use (safetensors, ONNX, JSON, tokenizer).",
+                            "Choose a repository with safetensors or ONNX weights.")
+    if skipped:
+        log.info("Skipping %d file(s) of types Ponder never downloads: %s", len(skipped), ", ".join(skipped[:10]))
+    target = dest if dest is not None else downloads_dir() / repo_id.replace("/", "--") / commit
+    target.mkdir(parents=True, exist_ok=True)
+    snap = Snapshot(repo_id, revision, commit, target, files, sum(f.size for f in files))
+    if is_complete_snapshot(target):
+        old = load_snapshot(target)
+        if old.commit == commit and set(files) <= set(old.files):
+            return snap
+    (target / COMPLETE_FILE).unlink(missing_ok=True)
+
+    reporter = _Reporter(progress, snap.total_bytes)
+    loader = _Downloader(repo_id, commit, ep, tok, target, reporter, cancel)
+    pending = [rf for rf in files if not loader.is_done(rf)]
+    partial = {rf.name: min(_size_of(loader.part_path(rf)), rf.size) for rf in pending}
+    reporter.done = snap.total_bytes - sum(rf.size - partial[rf.name] for rf in pending)
+    needed = sum(rf.size - partial[rf.name] for rf in pending)
+    free = shutil.disk_usage(target).free
+    if needed and needed * (1 + DISK_MARGIN) > free:
+        raise DiskSpaceError(f"Not enough disk space to download {repo_id}: needs {_fmt(needed * (1 + DISK_MARGIN))}"
+                             f", {_fmt(free)} free at {target}.", "Free some space, then try again.")
+    log.info("Downloading %s@%s: %d file(s), %s to fetch, into %s", repo_id, commit[:12], len(pending),
+             _fmt(needed), target)
+    reporter.add(0, pending[0].name if pending else "", force=True)
+    for rf in pending:
+        loader.fetch(rf)
+    write_json_atomic(target / COMPLETE_FILE, _snapshot_json(snap))
+    for folder in sorted((target / PARTIAL_DIR).glob("**/"), key=lambda p: len(p.parts), reverse=True):
+        try:
+            folder.rmdir()  # only empty folders go; leftovers of other plans stay
+        except OSError:
+            pass
+    reporter.add(0, "", force=True)
+    return snap

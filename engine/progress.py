@@ -1,0 +1,63 @@
+"""Progress reports: small frozen values passed to a plain callback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report.
+
+    ``stage`` is "download", "verify", "convert", "quantize" or "install"; ``done``/``total`` are in ``unit``
+    (bytes for downloads, steps otherwise); ``total`` is 0 when unknown.
+    """
+
+    stage: str
+    done: int
+    total: int
+    unit: str = "bytes"
+    rate: float = 0.0
+    eta_s: float | None = None
+    message: str = ""
+
+    @property
+    def fraction(self) -> float | None:
+        """Completed fraction in [0, 1], or None when the total is unknown."""
+        if self.total <= 0:
+            return None
+        return min(1.0, self.done / self.total)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def ignore_progress(_: Progress) -> None:
+    """A callback that drops every report."""
+
+
+class RateMeter:
+    """Smoothed rate and ETA over a sliding window of (time, amount) samples."""
+
+    def __init__(self, window_s: float = 3.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._window = window_s
+        self._clock = clock
+        self._samples: list[tuple[float, int]] = []
+
+    def update(self, done: int) -> float:
+        """Record the cumulative amount ``done`` now; return the rate in units per second."""
+        now = self._clock()
+        self._samples.append((now, done))
+        while len(self._samples) > 2 and now - self._samples[0][0] > self._window:
+            self._samples.pop(0)
+        t0, d0 = self._samples[0]
+        return (done - d0) / (now - t0) if now > t0 else 0.0
+
+    @staticmethod
+    def eta(done: int, total: int, rate: float) -> float | None:
+        """Seconds left at ``rate``, or None when it cannot be estimated."""
+        if rate <= 0 or total <= 0:
+            return None
+        return max(0.0, (total - done) / rate)

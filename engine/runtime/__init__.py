@@ -1,0 +1,1 @@
+"""Running converted models on ONNX Runtime."""
