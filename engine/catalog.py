@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,8 +152,9 @@ def _entry(raw: dict[str, Any]) -> CatalogEntry:
 
 
 def load_catalog(path: Path | None = None) -> list[CatalogEntry]:
-    """Read and validate the catalog (``resources/catalog.json`` by default)."""
-    path = path or resource_path("catalog.json")
+    """Read and validate the catalog: ``path``, else ``$PONDER_CATALOG``, else ``resources/catalog.json``."""
+    env = os.environ.get("PONDER_CATALOG")
+    path = path or (Path(env) if env else resource_path("catalog.json"))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:

@@ -8,41 +8,32 @@ folder counts as a complete snapshot only once ``.ponder-complete.json`` is writ
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import logging
 import os
-import queue
 import re
 import shutil
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
-import requests
-from huggingface_hub import HfApi, hf_hub_url
+from huggingface_hub import hf_hub_url
 from huggingface_hub.errors import (
-    GatedRepoError,
-    HfHubHTTPError,
     HFValidationError,
-    OfflineModeIsEnabled,
-    RepositoryNotFoundError,
-    RevisionNotFoundError,
 )
-from huggingface_hub.utils import build_hf_headers, get_session, validate_repo_id
+from huggingface_hub.utils import build_hf_headers, validate_repo_id
 
 from engine.cancel import CancelToken
 from engine.errors import Cancelled, DiskSpaceError, DownloadError, UnsafeNameError, VerificationError
 from engine.paths import downloads_dir, resolve_inside, safe_relative_path
-from engine.progress import Progress, ProgressCallback, RateMeter, ignore_progress
+from engine.progress import Progress, ProgressCallback, ignore_progress
 from engine.secrets import TokenStore
+from engine.transfer import ByteProgress, Retryable, Transfer, fetch_model_info
 from engine.verify import file_digests, read_json, write_json_atomic
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 #: File-name patterns (matched case-insensitively against the base name) that may be downloaded.
@@ -54,10 +45,9 @@ ALLOWED_PATTERNS: tuple[str, ...] = (
 STATE_FILE = ".ponder-download.json"
 COMPLETE_FILE = ".ponder-complete.json"
 PARTIAL_DIR = ".partial"
-CHUNK_SIZE = 1 << 20
+CHUNK_SIZE = 128 * 1024  # small enough for steady progress on slow links
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 30.0  # a read stalled this long counts as a dropped connection
-POLL_S = 0.2  # how often a wait re-checks the cancel token
 MAX_ATTEMPTS = 5
 BACKOFF_S = 0.5  # grows linearly with each failed attempt
 PROGRESS_INTERVAL_S = 0.1
@@ -89,10 +79,6 @@ class Snapshot:
     total_bytes: int
 
 
-class _Retryable(Exception):
-    """A transfer failed in a way that resuming may fix (dropped connection, stall, 5xx)."""
-
-
 class _RangeNotSatisfiable(Exception):
     """The server answered 416 to a resume request."""
 
@@ -114,7 +100,7 @@ def _check_online() -> None:
                             "Unset HF_HUB_OFFLINE and restart Ponder, or use a model that is already downloaded.")
 
 
-def _resolve_token(token: str | None | bool) -> str | None:
+def _resolve_token(token: str | bool | None) -> str | None:
     if token is False:
         return None
     if token is None or token is True:
@@ -122,62 +108,8 @@ def _resolve_token(token: str | None | bool) -> str | None:
     return token
 
 
-def _call_cancellable(fn: Callable[[], T], cancel: CancelToken) -> T:
-    """Run ``fn`` on a daemon thread and wait for it, raising Cancelled within POLL_S of a cancel."""
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
-            box["error"] = err
-        finally:
-            done.set()
-
-    threading.Thread(target=run, daemon=True, name="ponder-hub-call").start()
-    while not done.wait(POLL_S):
-        cancel.raise_if_cancelled("Download")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
-
-
-def _model_info(repo_id: str, revision: str, endpoint: str, token: str | None, cancel: CancelToken) -> Any:
-    page = f"{endpoint}/{repo_id}"
-    need_token = (f"If it is private or gated, accept its terms on {page} and save a Hugging Face token "
-                  "with access in Settings.")
-    try:
-        return _call_cancellable(lambda: HfApi(endpoint=endpoint).model_info(
-            repo_id, revision=revision, files_metadata=True, token=token or False, timeout=READ_TIMEOUT_S), cancel)
-    except RevisionNotFoundError as err:
-        raise DownloadError(f"Revision {revision!r} was not found in {repo_id}.", "Check the branch, tag or commit.") \
-            from err
-    except GatedRepoError as err:
-        raise DownloadError(f"{repo_id} is gated: access must be accepted first.",
-                            f"Accept its terms on {page}, then save a Hugging Face token in Settings.") from err
-    except RepositoryNotFoundError as err:
-        raise DownloadError(f"Repository {repo_id} was not found, or it needs a token.",
-                            f"Check the name. {need_token}") from err
-    except OfflineModeIsEnabled as err:
-        raise DownloadError("Cannot download: offline mode is on (HF_HUB_OFFLINE).",
-                            "Unset HF_HUB_OFFLINE and restart Ponder.") from err
-    except HfHubHTTPError as err:
-        status = err.response.status_code if err.response is not None else 0
-        if status in (401, 403):
-            raise DownloadError(f"The Hub refused access to {repo_id} (HTTP {status}): a token is needed or "
-                                "the one saved is not allowed.", need_token) from err
-        if status == 404:
-            raise DownloadError(f"Repository {repo_id} or revision {revision!r} was not found (HTTP 404).",
-                                "Check the name and revision.") from err
-        raise DownloadError(f"The Hub answered HTTP {status} for {repo_id}.", "Try again later.") from err
-    except requests.RequestException as err:
-        raise DownloadError(f"Could not reach {endpoint}: {type(err).__name__}.",
-                            "Check your connection, or HF_ENDPOINT if you use a mirror.") from err
-
-
 def plan_download(repo_id: str, revision: str = "main", *, endpoint: str | None = None,
-                  token: str | None | bool = None, subfolder: str | None = None,
+                  token: str | bool | None = None, subfolder: str | None = None,
                   allow_patterns: Sequence[str] | None = None,
                   cancel: CancelToken | None = None) -> tuple[str, list[RemoteFile], list[str]]:
     """Ask the Hub what to fetch: (resolved commit sha, files to download, names skipped as unsafe types).
@@ -191,7 +123,8 @@ def plan_download(repo_id: str, revision: str = "main", *, endpoint: str | None 
     except HFValidationError as err:
         raise UnsafeNameError(f"Invalid repository id {repo_id!r}.", "Use the form 'owner/name'.") from err
     ep = hub_endpoint(endpoint)
-    info = _model_info(repo_id, revision, ep, _resolve_token(token), cancel or CancelToken())
+    info = fetch_model_info(repo_id, revision, ep, _resolve_token(token), cancel or CancelToken(),
+                            timeout=READ_TIMEOUT_S)
     commit = getattr(info, "sha", None)
     if not isinstance(commit, str) or not _COMMIT.match(commit):
         raise DownloadError(f"The Hub did not report a valid commit for {repo_id}@{revision}.", "Try again later.")
@@ -202,103 +135,23 @@ def plan_download(repo_id: str, revision: str = "main", *, endpoint: str | None 
     for sib in info.siblings or []:
         name = sib.rfilename
         safe_relative_path(name)  # raises UnsafeNameError naming the file
-        if name.casefold() in seen:
-            raise UnsafeNameError(f"Refused file name {name!r}: it clashes with another file's name.",
-                                  "The repository is malformed or hostile; choose another source.")
-        seen.add(name.casefold())
         if not name.startswith(prefix) or (allow_patterns and not any(
                 fnmatch.fnmatchcase(name, p) for p in allow_patterns)):
             continue
-        if not is_allowed_file(name):
-            skipped.append(name)
+        if not is_allowed_file(name) or any(part.startswith(".") for part in name.split("/")):
+            skipped.append(name)  # hidden names could also pass for Ponder's own state files
             continue
         size = sib.size if sib.size is not None else (sib.lfs.size if sib.lfs else None)
         if size is None or size < 0:
             raise DownloadError(f"The Hub did not report the size of {name} in {repo_id}.", "Try again later.")
+        if name.casefold() in seen:  # would overwrite each other on Windows and macOS
+            raise UnsafeNameError(f"Refused file name {name!r}: it clashes with another file's name.",
+                                  "The repository is malformed or hostile; choose another source.")
+        seen.add(name.casefold())
         lfs = sib.lfs
         files.append(RemoteFile(name, int(size), lfs.sha256.lower() if lfs else None,
                                 None if lfs or not sib.blob_id else sib.blob_id.lower()))
     return commit, files, skipped
-
-
-class _Transfer:
-    """One streamed HTTP GET run on a daemon thread; the caller waits for its events and can stop at any time."""
-
-    def __init__(self, url: str, headers: dict[str, str]) -> None:
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=16)
-        self._stop = threading.Event()
-        threading.Thread(target=self._run, args=(url, headers), daemon=True, name="ponder-download").start()
-
-    def _put(self, item: tuple[str, Any]) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=POLL_S)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self, url: str, headers: dict[str, str]) -> None:
-        resp: requests.Response | None = None
-        try:
-            resp = get_session().get(url, headers=headers, stream=True, allow_redirects=True,
-                                     timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
-            if self._put(("headers", resp)) and resp.status_code in (200, 206):
-                for chunk in resp.iter_content(CHUNK_SIZE):
-                    if not self._put(("data", chunk)):
-                        return
-            self._put(("end", None))
-        except Exception as err:  # noqa: BLE001 - handed to the waiting thread
-            self._put(("error", err))
-        finally:
-            if resp is not None:
-                resp.close()
-
-    def next(self, cancel: CancelToken) -> tuple[str, Any]:
-        """The next event, raising Cancelled within POLL_S of a cancel and turning network errors into retries."""
-        while True:
-            cancel.raise_if_cancelled("Download")
-            try:
-                kind, value = self._queue.get(timeout=POLL_S)
-            except queue.Empty:
-                continue
-            if kind != "error":
-                return kind, value
-            if isinstance(value, OfflineModeIsEnabled):
-                raise DownloadError("Cannot download: offline mode is on (HF_HUB_OFFLINE).",
-                                    "Unset HF_HUB_OFFLINE and restart Ponder.") from value
-            if isinstance(value, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)):
-                raise _Retryable(f"{type(value).__name__}") from value
-            if isinstance(value, requests.RequestException):
-                raise DownloadError(f"Download failed: {type(value).__name__}: {value}", _RETRY_FIX) from value
-            raise value
-
-    def __enter__(self) -> _Transfer:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._stop.set()  # the thread closes its response itself; it never touches our files
-
-
-class _Reporter:
-    """Throttled, monotonic byte progress."""
-
-    def __init__(self, callback: ProgressCallback, total: int) -> None:
-        self._callback, self.total, self.done = callback, total, 0
-        self._reported, self._last = -1, 0.0
-        self._meter = RateMeter()
-
-    def add(self, n: int, name: str, force: bool = False) -> None:
-        self.done += n
-        now = time.monotonic()
-        if force or now - self._last >= PROGRESS_INTERVAL_S:
-            self._last = now
-            shown = max(self._reported, min(self.done, self.total))
-            self._reported = shown
-            rate = self._meter.update(shown)
-            self._callback(Progress(stage="download", done=shown, total=self.total, rate=rate,
-                                    eta_s=RateMeter.eta(shown, self.total, rate), message=name))
 
 
 def _size_of(path: Path) -> int:
@@ -319,7 +172,7 @@ def _record(rf: RemoteFile) -> dict[str, Any]:
 
 class _Downloader:
     def __init__(self, repo_id: str, commit: str, endpoint: str, token: str | None, dest: Path,
-                 reporter: _Reporter, cancel: CancelToken) -> None:
+                 reporter: ByteProgress, cancel: CancelToken) -> None:
         self.repo_id, self.commit, self.endpoint, self.dest = repo_id, commit, endpoint, dest
         self.headers = {**build_hf_headers(token=token or False), "Accept-Encoding": "identity"}
         self.reporter, self.cancel = reporter, cancel
@@ -391,11 +244,11 @@ class _Downloader:
                 restarted = True
                 log.info("Server refused to resume %s; starting it again", rf.name)
                 self._discard(part)
-            except _Retryable as err:
-                failures += 1
+            except Retryable as err:
+                failures = 1 if _size_of(part) > offset else failures + 1  # count attempts that got nowhere
                 log.info("Download of %s interrupted (%s), attempt %d of %d", rf.name, err, failures, MAX_ATTEMPTS)
                 if failures >= MAX_ATTEMPTS:
-                    raise DownloadError(f"Downloading {rf.name} failed {MAX_ATTEMPTS} times (last: {err}).",
+                    raise DownloadError(f"Downloading {rf.name} failed {MAX_ATTEMPTS} times in a row (last: {err}).",
                                         _RETRY_FIX) from err
                 if self.cancel.wait(BACKOFF_S * failures):
                     raise Cancelled("Download") from None
@@ -410,7 +263,7 @@ class _Downloader:
         headers = dict(self.headers)
         if offset:
             headers["Range"] = f"bytes={offset}-"
-        with _Transfer(url, headers) as transfer:
+        with Transfer(url, headers, chunk_size=CHUNK_SIZE, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) as transfer:
             _, resp = transfer.next(self.cancel)
             self._check_status(resp.status_code, rf.name)
             total: int | None = None
@@ -418,7 +271,7 @@ class _Downloader:
                 match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
                 if not match or int(match.group(1)) != offset:
                     self._discard(part)
-                    raise _Retryable("server answered the wrong range")
+                    raise Retryable("server answered the wrong range")
                 total = None if match.group(2) == "*" else int(match.group(2))
             else:
                 if offset:
@@ -443,9 +296,9 @@ class _Downloader:
                 raise VerificationError(f"{rf.name} failed verification: the server sent more than the "
                                         f"{rf.size} bytes the Hub listed.", _CORRUPT_FIX)
             if received < expected:
-                raise _Retryable(f"connection closed after {offset + received} of {rf.size} bytes")
+                raise Retryable(f"connection closed after {offset + received} of {rf.size} bytes")
 
-    def _chunks(self, transfer: _Transfer) -> Iterator[bytes]:
+    def _chunks(self, transfer: Transfer) -> Iterator[bytes]:
         while True:
             kind, value = transfer.next(self.cancel)
             if kind == "end":
@@ -465,7 +318,7 @@ class _Downloader:
             raise DownloadError(f"{name} was not found in {self.repo_id} at {self.commit[:12]} (HTTP 404).",
                                 "The repository may have changed; try again.")
         if status == 429 or status >= 500:
-            raise _Retryable(f"HTTP {status}")
+            raise Retryable(f"HTTP {status}")
         raise DownloadError(f"The Hub answered HTTP {status} for {name} of {self.repo_id}.", _RETRY_FIX)
 
 
@@ -476,7 +329,7 @@ def _snapshot_json(snap: Snapshot) -> dict[str, Any]:
 
 def load_snapshot(path: Path) -> Snapshot:
     """Read the complete snapshot in ``path``; DownloadError if it is not complete (or files went missing)."""
-    data = read_json(path / COMPLETE_FILE)
+    data: Any = read_json(path / COMPLETE_FILE)
     try:
         files = [RemoteFile(str(f["name"]), int(f["size"]), f.get("sha256"), f.get("git_sha1"))
                  for f in data["files"]]
@@ -502,7 +355,7 @@ def is_complete_snapshot(path: Path) -> bool:
 
 
 def download_snapshot(repo_id: str, revision: str = "main", *, dest: Path | None = None,
-                      endpoint: str | None = None, token: str | None | bool = None, subfolder: str | None = None,
+                      endpoint: str | None = None, token: str | bool | None = None, subfolder: str | None = None,
                       allow_patterns: Sequence[str] | None = None, progress: ProgressCallback = ignore_progress,
                       cancel: CancelToken | None = None) -> Snapshot:
     """Download the allowed files of ``repo_id`` at ``revision`` into ``dest``, resuming and verifying each.
@@ -527,10 +380,12 @@ def download_snapshot(repo_id: str, revision: str = "main", *, dest: Path | None
     if is_complete_snapshot(target):
         old = load_snapshot(target)
         if old.commit == commit and set(files) <= set(old.files):
+            progress(Progress(stage="download", done=snap.total_bytes, total=snap.total_bytes,
+                              message="Already downloaded"))
             return snap
     (target / COMPLETE_FILE).unlink(missing_ok=True)
 
-    reporter = _Reporter(progress, snap.total_bytes)
+    reporter = ByteProgress(progress, snap.total_bytes, PROGRESS_INTERVAL_S)
     loader = _Downloader(repo_id, commit, ep, tok, target, reporter, cancel)
     pending = [rf for rf in files if not loader.is_done(rf)]
     partial = {rf.name: min(_size_of(loader.part_path(rf)), rf.size) for rf in pending}
@@ -547,9 +402,7 @@ def download_snapshot(repo_id: str, revision: str = "main", *, dest: Path | None
         loader.fetch(rf)
     write_json_atomic(target / COMPLETE_FILE, _snapshot_json(snap))
     for folder in sorted((target / PARTIAL_DIR).glob("**/"), key=lambda p: len(p.parts), reverse=True):
-        try:
+        with contextlib.suppress(OSError):
             folder.rmdir()  # only empty folders go; leftovers of other plans stay
-        except OSError:
-            pass
     reporter.add(0, "", force=True)
     return snap

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -66,7 +67,5 @@ class TokenStore:
         """Forget the token everywhere Ponder kept it."""
         self._memory = None
         if keyring_status().available:
-            try:
+            with contextlib.suppress(keyring.errors.PasswordDeleteError):  # nothing stored: already cleared
                 keyring.delete_password(SERVICE, HF_TOKEN_KEY)
-            except keyring.errors.PasswordDeleteError:
-                pass  # nothing stored: already cleared

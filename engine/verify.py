@@ -25,7 +25,7 @@ def file_digests(path: Path, *, sha256: bool, git_sha1: bool, cancel: CancelToke
     Checks ``cancel`` between chunks and raises :class:`~engine.errors.Cancelled` (named ``what``).
     """
     h256 = hashlib.sha256() if sha256 else None
-    h1 = hashlib.sha1(git_blob_sha1_prefix(path.stat().st_size)) if git_sha1 else None  # noqa: S324 (git's id)
+    h1 = hashlib.sha1(git_blob_sha1_prefix(path.stat().st_size)) if git_sha1 else None  # git object id, not security
     with path.open("rb") as fh:
         while chunk := fh.read(HASH_CHUNK):
             if cancel is not None:

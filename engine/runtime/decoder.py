@@ -47,7 +47,8 @@ class DecoderLayout:
 class Decoder:
     """An ORT session over ``model.onnx`` with the state of one sequence (token ids and KV cache)."""
 
-    def __init__(self, model_dir: Path, providers: Sequence[str | tuple[str, dict[str, str]]] = ("CPUExecutionProvider",),
+    def __init__(self, model_dir: Path,
+                 providers: Sequence[str | tuple[str, dict[str, str]]] = ("CPUExecutionProvider",),
                  options: ort.SessionOptions | None = None) -> None:
         self.model_dir = model_dir
         self.session = ort.InferenceSession(str(model_dir / "model.onnx"), sess_options=options,
@@ -59,7 +60,7 @@ class Decoder:
     def reset(self) -> None:
         """Forget the sequence: empty cache, no tokens."""
         lay = self.layout
-        empty = np.zeros((1, lay.num_kv_heads, 0, lay.head_dim), dtype=lay.cache_dtype)
+        empty: np.ndarray = np.zeros((1, lay.num_kv_heads, 0, lay.head_dim), dtype=lay.cache_dtype)
         self._past = {name % i: empty for i in range(lay.num_layers) for name in (lay.past_key, lay.past_value)}
         self.tokens: list[int] = []
 

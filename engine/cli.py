@@ -1,0 +1,240 @@
+"""The headless ``ponder`` subcommands. (``desktop.launch`` is the console entry point: with no arguments it
+opens the window, otherwise it hands the arguments here.)"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from engine._version import __version__
+from engine.errors import PonderError
+from engine.progress import Progress
+
+
+class ProgressPrinter:
+    """Renders progress reports as one updating line on a terminal, or a line every few seconds otherwise."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._last = 0.0
+        self._stage = ""
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        final = p.total > 0 and p.done >= p.total
+        if p.stage == self._stage and not final and now - self._last < (0.1 if self._tty else 5.0):
+            return
+        self._last, self._stage = now, p.stage
+        if p.unit == "bytes":
+            pct = f"{100 * p.fraction:5.1f}%" if p.fraction is not None else "     "
+            eta = f" ETA {p.eta_s:.0f}s" if p.eta_s is not None else ""
+            text = (f"{p.stage}: {pct} {p.done / 2**20:,.0f}/{p.total / 2**20:,.0f} MiB "
+                    f"{p.rate / 2**20:.1f} MiB/s{eta} {p.message}")
+        else:
+            text = f"{p.stage}: {p.message}"
+        if self._tty:
+            width = 20
+            filled = int(width * (p.fraction or 0))
+            self._stream.write(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] {text[:100]}")
+            if final:
+                self._stream.write("\n")
+        else:
+            self._stream.write(text + "\n")
+        self._stream.flush()
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.1f} GB"
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from engine.catalog import load_catalog
+    from engine.store import list_installed
+
+    catalog = load_catalog()
+    installed = list_installed()
+    if args.json:
+        data: dict[str, Any] = {
+            "catalog": [{
+                "id": e.id, "name": e.name, "repo_id": e.repo_id, "revision": e.revision, "license": e.license,
+                "params": e.params, "architecture": e.architecture.family, "reasoning": e.reasoning,
+                "download_bytes": e.download_bytes, "sampling": e.sampling.__dict__,
+                "needs": {p: n.__dict__ for p, n in e.needs.items()},
+                "prebuilt": [b.__dict__ | {"providers": list(b.providers)} for b in e.prebuilt],
+            } for e in catalog],
+            "installed": [{
+                "name": m.name, "path": str(m.path), "precision": m.manifest.precision,
+                "graph_form": m.manifest.graph_form, "providers": m.manifest.providers,
+                "size_bytes": m.manifest.size_bytes, "source": m.manifest.source,
+            } for m in installed],
+        }
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    print("Catalog:")
+    for e in catalog:
+        int4 = e.needs.get("int4")
+        need = f"int4 {_gb(int4.disk_bytes)} disk, {_gb(int4.ram_bytes)} RAM" if int4 else ""
+        print(f"  {e.id:32} {e.params / 1e9:5.1f}B  {e.license[:12]:12}  download {_gb(e.download_bytes):>8}  {need}")
+    print("Installed:" if installed else "Installed: none (try 'ponder pull deepseek-r1-distill-qwen-1.5b')")
+    for m in installed:
+        print(f"  {m.name:32} {m.manifest.precision:5} {','.join(m.manifest.providers):8} "
+              f"{_gb(m.manifest.size_bytes):>8}  {m.path}")
+    return 0
+
+
+def _auto_provider(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    from engine.hardware import provider_status
+
+    for key in ("cuda", "dml"):
+        if provider_status(key).works:
+            return key
+    return "cpu"
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from engine.pull import pull
+
+    provider = _auto_provider(args.provider)
+    model = pull(args.model, precision=args.precision, provider=provider, name=args.name,
+                 prebuilt=not args.convert, keep_download=args.keep_download, progress=ProgressPrinter())
+    print(f"Ready: {model.name} ({model.manifest.precision}, {_gb(model.manifest.size_bytes)}) at {model.path}")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from engine.convert.pipeline import convert_checkpoint
+
+    provider = _auto_provider(args.provider)
+    model = convert_checkpoint(args.path, args.name, precision=args.precision, provider=provider,
+                               replace=args.replace, progress=ProgressPrinter())
+    print(f"Ready: {model.name} ({model.manifest.precision}, {_gb(model.manifest.size_bytes)}) at {model.path}")
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from engine.hardware import probe
+
+    report = probe()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0
+    cpu = report.cpu
+    print(f"OS:   {report.os}")
+    print(f"CPU:  {cpu.name} ({cpu.physical_cores} cores, {cpu.logical_cores} threads; {' '.join(cpu.features)})")
+    print(f"RAM:  {_gb(report.ram_total_bytes)} total, {_gb(report.ram_available_bytes)} available")
+    for gpu in report.gpus or []:
+        print(f"GPU:  {gpu.name} ({_gb(gpu.memory_bytes)}{', driver ' + gpu.driver if gpu.driver else ''})")
+    if not report.gpus:
+        print("GPU:  none found")
+    print(f"ONNX Runtime {report.onnxruntime} providers:")
+    for p in report.providers:
+        print(f"  {p.key:7} {'works' if p.works else 'no':6} {p.reason}")
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    from engine.store import delete
+
+    delete(args.name)
+    print(f"Deleted {args.name}.")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from engine.secrets import TokenStore, keyring_status
+
+    store = TokenStore()
+    if args.action == "clear":
+        store.clear()
+        print("Hugging Face token removed.")
+        return 0
+    if args.action == "status":
+        status = keyring_status()
+        print(f"Keyring: {status.backend}" + (f" — {status.reason}" if status.reason else ""))
+        print("Token: " + ("set" if store.get() else "not set"))
+        return 0
+    token = getpass.getpass("Hugging Face token: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+    if not token:
+        raise PonderError("No token given.", "Paste a token from your Hugging Face settings page.")
+    status = store.set(token)
+    print("Token saved in the OS keyring." if status.available else status.reason)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``ponder`` argument parser."""
+    parser = argparse.ArgumentParser(prog="ponder", description="Private AI on your own computer.")
+    parser.add_argument("--version", action="version", version=f"Ponder {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("models", help="the catalog and installed models")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("pull", help="download a catalog model and convert it to ONNX")
+    p.add_argument("model", help="catalog id, Hub repo id or name (see 'ponder models')")
+    p.add_argument("--precision", choices=("int4", "fp16", "fp32"), default="int4")
+    p.add_argument("--provider", choices=("auto", "cpu", "cuda", "dml", "coreml"), default="auto")
+    p.add_argument("--name", help="installed name (default: catalog id and precision)")
+    p.add_argument("--convert", action="store_true", help="convert from the checkpoint even if a prebuilt exists")
+    p.add_argument("--keep-download", action="store_true", help="keep the downloaded checkpoint afterwards")
+    p.set_defaults(func=cmd_pull)
+
+    p = sub.add_parser("convert", help="convert a local Hugging Face checkpoint folder")
+    p.add_argument("path", type=Path)
+    p.add_argument("--name", required=True)
+    p.add_argument("--precision", choices=("int4", "fp16", "fp32"), default="int4")
+    p.add_argument("--provider", choices=("auto", "cpu", "cuda", "dml", "coreml"), default="auto")
+    p.add_argument("--replace", action="store_true", help="replace an installed model of the same name")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("devices", help="CPU, memory, GPUs and the ONNX Runtime providers that work")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("rm", help="delete an installed model")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_rm)
+
+    p = sub.add_parser("token", help="the Hugging Face token (kept in the OS keyring)")
+    p.add_argument("action", choices=("set", "clear", "status"))
+    p.set_defaults(func=cmd_token)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ponder`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["_convert-worker"]:  # the frozen app re-enters itself to run a conversion stage
+        from engine.convert.worker import main as worker_main
+
+        return worker_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("\nCancelled. Run the same command again to resume where it stopped.", file=sys.stderr)
+        return 130
+    except PonderError as err:
+        print(f"ponder: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""``manifest.json``: what an installed model is, where it came from, and how it was built."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from engine._version import __version__
+from engine.errors import StoreError
+
+MANIFEST = "manifest.json"
+SCHEMA = 1
+# Graph forms the runtime knows: the genai model builder's fused graph (GroupQueryAttention, MatMulNBits,
+# SkipSimplifiedLayerNormalization; the KV cache can be one shared preallocated buffer), or a prebuilt one.
+GRAPH_GENAI_FUSED = "genai-fused-gqa"
+_TOOLS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnx", "onnx-ir", "onnxruntime-genai",
+          "transformers", "torch", "optimum-onnx")
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of the model with its size and sha256."""
+
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything Ponder records about an installed model."""
+
+    name: str
+    precision: str
+    graph_form: str
+    providers: list[str]
+    architecture: dict[str, Any]
+    source: dict[str, Any]
+    files: dict[str, FileEntry]
+    quantization: dict[str, Any] = field(default_factory=dict)
+    generation: dict[str, Any] = field(default_factory=dict)
+    tools: dict[str, str] = field(default_factory=dict)
+    created_at: str = ""
+    schema: int = SCHEMA
+
+    @property
+    def size_bytes(self) -> int:
+        """Total size of the model's files."""
+        return sum(f.size for f in self.files.values())
+
+    def to_json(self) -> str:
+        """Serialise (stable key order)."""
+        return json.dumps(asdict(self), indent=2, sort_keys=True, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        """Parse a manifest read from disk, checking the schema."""
+        if data.get("schema") != SCHEMA:
+            raise StoreError(f"Unsupported manifest schema {data.get('schema')!r}.", "Convert the model again.")
+        files = {name: FileEntry(**entry) for name, entry in data["files"].items()}
+        return cls(**{**data, "files": files})
+
+
+def sha256_file(path: Path, chunk: int = 8 * 2**20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_folder(folder: Path) -> dict[str, FileEntry]:
+    """Size and sha256 of every file under ``folder`` except the manifest itself (POSIX relative names)."""
+    entries = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel != MANIFEST:
+            entries[rel] = FileEntry(size=path.stat().st_size, sha256=sha256_file(path))
+    return entries
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of Ponder and of the conversion/runtime packages that are installed."""
+    versions = {"ponder": __version__}
+    for dist in _TOOLS:
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> Path:
+    """Write ``manifest.json`` atomically (temporary file, fsync, rename)."""
+    target = folder / MANIFEST
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(manifest.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """Read a model folder's manifest; StoreError when it is missing or damaged."""
+    path = folder / MANIFEST
+    try:
+        return Manifest.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as err:
+        raise StoreError(f"{folder.name}: no manifest.json (not a finished model).",
+                         "Run 'ponder pull' or 'ponder convert' again.") from err
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise StoreError(f"{folder.name}: manifest.json is damaged ({err}).", "Convert the model again.") from err
