@@ -10,7 +10,7 @@ from pathlib import Path
 from engine.cancel import CancelToken
 from engine.catalog import CatalogEntry, find_entry
 from engine.convert.manifest import GRAPH_GENAI_FUSED, Manifest, hash_folder, tool_versions, write_manifest
-from engine.convert.pipeline import CARRIED_FILES, convert_checkpoint
+from engine.convert.pipeline import CARRIED_FILES, convert_checkpoint, generation_facts
 from engine.errors import ConversionError, StoreError
 from engine.hub import Snapshot, download_snapshot
 from engine.paths import check_model_name
@@ -78,7 +78,7 @@ def _install_prebuilt(snap: Snapshot, model_dir: Path, name: str, entry: Catalog
                 "subfolder": str(model_dir.relative_to(snap.path).as_posix()), "catalog_id": entry.id,
                 "license": entry.license, "prebuilt": True},
         files=hash_folder(final), quantization={"prebuilt": True},
-        generation={"sampling": entry.sampling.__dict__, "context_length": entry.architecture.context_length},
+        generation=generation_facts(final, entry.sampling.__dict__),
         tools=tool_versions(), created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     write_manifest(final, manifest)

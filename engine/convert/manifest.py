@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -13,6 +10,7 @@ from typing import Any
 
 from engine._version import __version__
 from engine.errors import StoreError
+from engine.verify import file_digests, write_json_atomic
 
 MANIFEST = "manifest.json"
 SCHEMA = 1
@@ -66,13 +64,11 @@ class Manifest:
         return cls(**{**data, "files": files})
 
 
-def sha256_file(path: Path, chunk: int = 8 * 2**20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file."""
+    digest, _ = file_digests(path, sha256=True, git_sha1=False)
+    assert digest is not None
+    return digest
 
 
 def hash_folder(folder: Path) -> dict[str, FileEntry]:
@@ -99,16 +95,7 @@ def tool_versions() -> dict[str, str]:
 def write_manifest(folder: Path, manifest: Manifest) -> Path:
     """Write ``manifest.json`` atomically (temporary file, fsync, rename)."""
     target = folder / MANIFEST
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(manifest.to_json())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(target, asdict(manifest))
     return target
 
 

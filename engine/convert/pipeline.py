@@ -126,14 +126,24 @@ def _check_disk(work: Path, ckpt: Checkpoint, p: Plan) -> None:
                              f"{work}.", "Free some disk space (or set PONDER_HOME to a larger drive) and retry.")
 
 
-def _generation_facts(ckpt: Checkpoint, sampling: dict[str, Any] | None) -> dict[str, Any]:
-    gen_path = ckpt.path / "generation_config.json"
-    gen = json.loads(gen_path.read_text(encoding="utf-8")) if gen_path.is_file() else {}
-    eos = gen.get("eos_token_id", ckpt.config.get("eos_token_id"))
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def generation_facts(folder: Path, sampling: dict[str, Any] | None = None) -> dict[str, Any]:
+    """EOS/BOS ids, context length and sampling defaults of a model folder, from generation_config.json and
+    config.json, or from the builder's genai_config.json (all a prebuilt ONNX build may carry)."""
+    gen, config = _read_json(folder / "generation_config.json"), _read_json(folder / "config.json")
+    genai = _read_json(folder / "genai_config.json").get("model", {})
+    eos = gen.get("eos_token_id", config.get("eos_token_id", genai.get("eos_token_id")))
     eos_ids = sorted({int(e) for e in (eos if isinstance(eos, list) else [eos]) if e is not None})
+    if not eos_ids:
+        raise ConversionError(f"{folder.name}: no end-of-sequence token id in its configuration files.",
+                              "The model would never stop; use a complete checkpoint.")
     defaults = {k: gen[k] for k in ("temperature", "top_p", "top_k", "repetition_penalty") if k in gen}
-    return {"eos_token_ids": eos_ids, "bos_token_id": gen.get("bos_token_id", ckpt.config.get("bos_token_id")),
-            "context_length": ckpt.architecture.context_length, "sampling": sampling or defaults}
+    context = config.get("max_position_embeddings", genai.get("context_length"))
+    return {"eos_token_ids": eos_ids, "bos_token_id": gen.get("bos_token_id", config.get("bos_token_id",
+            genai.get("bos_token_id"))), "context_length": context, "sampling": sampling or defaults}
 
 
 def convert_checkpoint(src: Path, name: str, *, precision: str = "int4", provider: str = "cpu",
@@ -195,7 +205,7 @@ def convert_checkpoint(src: Path, name: str, *, precision: str = "int4", provide
         name=name, precision=p.precision, graph_form=GRAPH_GENAI_FUSED, providers=[p.provider],
         architecture=ckpt.architecture.__dict__ | {"hf_architecture": ckpt.config["architectures"][0]},
         source=dict(source) if source else {"local_path": str(ckpt.path.resolve())},
-        files=hash_folder(final), quantization=quant, generation=_generation_facts(ckpt, sampling),
+        files=hash_folder(final), quantization=quant, generation=generation_facts(ckpt.path, sampling),
         tools=tool_versions() | {"conversion": json.dumps(stats)},
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
