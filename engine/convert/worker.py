@@ -70,8 +70,10 @@ def export(src: Path, out: Path, precision: str, ep: str, out_stream: TextIO) ->
 
     layers = int(json.loads((src / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"])
     with contextlib.redirect_stdout(_BuilderLog(out_stream, layers)):
+        # prune_lm_head: logits for the last position only, so a 4k-token prefill does not compute (and
+        # allocate) 4k rows of vocabulary logits.
         create_model(None, str(src), str(out), precision, ep, str(out / ".cache"),
-                     hf_remote=False, hf_token="false")
+                     hf_remote=False, hf_token="false", prune_lm_head=True)
     cache = out / ".cache"
     if cache.is_dir():
         for leftover in sorted(cache.rglob("*"), reverse=True):
