@@ -71,6 +71,17 @@ def get_installed(name: str) -> InstalledModel:
     return model
 
 
+def find_model(model: str) -> InstalledModel:
+    """An installed model by its name, or the installed model pulled from catalog id ``model``."""
+    try:
+        return get_installed(model)
+    except StoreError:
+        matches = [m for m in list_installed() if m.manifest.source.get("catalog_id") == model.lower()]
+        if not matches:
+            raise
+        return matches[0]
+
+
 def install(built: Path, name: str, *, replace: bool = False) -> InstalledModel:
     """Move a finished model folder (with its manifest) into the store under ``name`` in one rename."""
     check_model_name(name)

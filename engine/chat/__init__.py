@@ -1,0 +1,1 @@
+"""Conversations: prompt templates, the reasoning/answer split, and (later) storage."""

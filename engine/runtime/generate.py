@@ -1,0 +1,313 @@
+"""Streaming chat generation: ``stream_chat`` yields small frozen events; ``chat`` collects them.
+
+Events are :class:`TextDelta` (text of the reasoning or answer channel), :class:`Notice` (the context was trimmed,
+the reasoning loops) and one final :class:`Finished` with the whole text and the timings.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from engine.chat.reasoning import ANSWER, REASONING, LoopGuard, ReasoningSplitter
+from engine.chat.template import THINK_CLOSE, ChatTemplate, Message
+from engine.errors import PonderError
+from engine.runtime.detok import StreamDetokenizer
+from engine.runtime.sampling import Sampler, SamplingParams
+from engine.runtime.session import KVSession
+from engine.store import get_installed
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """New text on one channel ("reasoning" or "answer"), with the tokens generated so far and the rate."""
+
+    text: str
+    channel: str
+    tokens: int
+    tokens_per_s: float
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the caller should know while generating: ``context_trimmed`` (``value`` turns dropped) or
+    ``loop_detected`` (``value`` = the loop's length in tokens; call ``answer_now()`` or ``cancel()``)."""
+
+    kind: str
+    message: str
+    value: int = 0
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Figures for one reply."""
+
+    prompt_tokens: int
+    reused_tokens: int
+    generated_tokens: int
+    reasoning_tokens: int
+    answer_tokens: int
+    time_to_first_token_s: float
+    reasoning_s: float
+    answer_s: float
+    prefill_tokens_per_s: float
+    decode_tokens_per_s: float
+    total_s: float
+    provider: str
+    provider_reason: str = ""
+    dropped_turns: int = 0
+    context_used: int = 0
+    context_size: int = 0
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The end of a reply: why it ended ("stop", "length", "stop_string", "cancelled") and what it said."""
+
+    finish_reason: str
+    reasoning: str
+    answer: str
+    reasoning_unfinished: bool
+    stats: Stats
+    token_ids: tuple[int, ...] = ()
+
+
+Event = TextDelta | Notice | Finished
+
+
+class Controls:
+    """What the caller can do while a reply streams, from any thread: cancel, or end the reasoning now."""
+
+    def __init__(self) -> None:
+        self._cancel = threading.Event()
+        self._answer_now = threading.Event()
+
+    def cancel(self) -> None:
+        """Stop generating before the next token."""
+        self._cancel.set()
+
+    def answer_now(self) -> None:
+        """Close the reasoning block; the model continues with the answer."""
+        self._answer_now.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self._cancel.is_set()
+
+    def take_answer_now(self) -> bool:
+        """True (once) if :meth:`answer_now` was requested."""
+        if self._answer_now.is_set():
+            self._answer_now.clear()
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Per-reply settings."""
+
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    max_new_tokens: int = 2048
+    stop: tuple[str, ...] = ()
+
+
+class ChatModel:
+    """A converted model ready to chat: one ORT session with its KV cache, tokenizer and chat template.
+
+    Keep one per model and call it from one thread: the cache is reused across turns.
+    """
+
+    def __init__(self, model_dir: Path, *, provider: str = "auto", threads: int | None = None,
+                 context: int | None = None) -> None:
+        started = time.perf_counter()
+        self.kv = KVSession(model_dir, provider=provider, threads=threads, context=context)
+        self.manifest = self.kv.manifest
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.template = ChatTemplate.from_model_dir(model_dir)
+        self.eos = set(self.manifest.generation.get("eos_token_ids") or [])
+        self.reasoning_model = self.template.opens_think()
+        self.load_s = time.perf_counter() - started
+
+    @classmethod
+    def open(cls, name: str, **kwargs: object) -> ChatModel:
+        """Open an installed model by name."""
+        return cls(get_installed(name).path, **kwargs)  # type: ignore[arg-type]
+
+    def default_sampling(self, seed: int | None = None) -> SamplingParams:
+        """The model's recommended sampling (from the catalog or its generation config)."""
+        s = self.manifest.generation.get("sampling") or {}
+        return SamplingParams(temperature=float(s.get("temperature", 0.6)), top_p=float(s.get("top_p", 0.95)),
+                              top_k=int(s.get("top_k", 0)), repetition_penalty=float(s.get("repetition_penalty", 1.0)),
+                              seed=seed)
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` as the template rendered it (special tokens included literally)."""
+        return list(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def fit_prompt(self, messages: Sequence[Message], reserve: int) -> tuple[list[int], int]:
+        """Prompt ids for ``messages``, dropping the oldest turns (never the system prompt or the last message)
+        until the prompt plus ``reserve`` new tokens fits the context. Returns (ids, turns dropped)."""
+        system = [m for m in messages[:1] if m.role == "system"]
+        turns = list(messages[len(system):])
+        dropped = 0
+        while True:
+            ids = self.encode(self.template.render(system + turns))
+            if len(ids) + reserve <= self.kv.context or len(turns) <= 1:
+                break
+            cut = 2 if len(turns) > 2 and turns[0].role == "user" and turns[1].role == "assistant" else 1
+            del turns[:cut]
+            dropped += cut
+        if len(ids) + 1 > self.kv.context:
+            raise PonderError(f"The question alone needs {len(ids)} tokens; the context holds {self.kv.context}.",
+                              "Shorten it or raise the context length.")
+        return ids, dropped
+
+    def stream_chat(self, messages: Sequence[Message], config: GenerationConfig | None = None,
+                    controls: Controls | None = None) -> Iterator[Event]:
+        """Generate a reply to ``messages`` token by token (see the module doc for the events)."""
+        config = config or GenerationConfig(sampling=self.default_sampling())
+        controls = controls or Controls()
+        return _Run(self, messages, config, controls).events()
+
+    def chat(self, messages: Sequence[Message], config: GenerationConfig | None = None,
+             controls: Controls | None = None) -> Finished:
+        """Generate a whole reply (the collected stream)."""
+        for event in self.stream_chat(messages, config, controls):
+            if isinstance(event, Finished):
+                return event
+        raise AssertionError("stream_chat always ends with Finished")
+
+
+class _StopStrings:
+    """Holds back just enough text to recognise a stop string that spans deltas."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self._stops = [s for s in stops if s]
+        self._keep = max((len(s) for s in self._stops), default=1) - 1
+        self._buf = ""
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        """(text safe to release, whether a stop string was reached)."""
+        self._buf += text
+        hits = [i for i in (self._buf.find(s) for s in self._stops) if i >= 0]
+        if hits:
+            out, self._buf = self._buf[: min(hits)], ""
+            return out, True
+        cut = max(0, len(self._buf) - self._keep)
+        out, self._buf = self._buf[:cut], self._buf[cut:]
+        return out, False
+
+    def flush(self) -> str:
+        out, self._buf = self._buf, ""
+        return out
+
+
+class _Run:
+    """One reply in progress."""
+
+    def __init__(self, model: ChatModel, messages: Sequence[Message], config: GenerationConfig,
+                 controls: Controls) -> None:
+        self.m, self.config, self.controls = model, config, controls
+        self.messages = messages
+        self.text = {REASONING: "", ANSWER: ""}
+        self.tokens = {REASONING: 0, ANSWER: 0}
+        self.generated = 0
+        self.ids: list[int] = []
+        self.splitter = ReasoningSplitter(starts_in_reasoning=model.reasoning_model)
+        self.detok = StreamDetokenizer(model.tokenizer)
+        self.stops = _StopStrings(config.stop)
+        self.first_token_t = 0.0
+        self.close_t = 0.0
+
+    def _deltas(self, text: str) -> Iterator[TextDelta]:
+        was_reasoning = self.splitter.in_reasoning
+        for piece in self.splitter.feed(text):
+            self.text[piece.channel] += piece.text
+            yield TextDelta(piece.text, piece.channel, self.generated, self._rate())
+        if was_reasoning and not self.splitter.in_reasoning and not self.close_t:
+            self.close_t = time.perf_counter()
+
+    def _rate(self) -> float:
+        elapsed = time.perf_counter() - self.first_token_t
+        return (self.generated - 1) / elapsed if self.generated > 1 and elapsed > 0 else 0.0
+
+    def events(self) -> Iterator[Event]:
+        m, kv, config = self.m, self.m.kv, self.config
+        start = time.perf_counter()
+        reserve = min(config.max_new_tokens, kv.context // 4)
+        prompt, dropped = m.fit_prompt(self.messages, reserve)
+        if dropped:
+            yield Notice("context_trimmed", f"Dropped the {dropped} oldest message(s) to fit the context.", dropped)
+        reused = min(kv.common_prefix(prompt), len(prompt) - 1)
+        kv.rewind(reused)
+        logits = kv.extend(prompt[reused:])
+        prefill_s = time.perf_counter() - start
+        sampler = Sampler(config.sampling)
+        history = list(prompt)
+        guard = LoopGuard()
+        finish = "length"
+        while self.generated < config.max_new_tokens:
+            if self.controls.cancelled:
+                finish = "cancelled"
+                break
+            if self.controls.take_answer_now() and self.splitter.unfinished:
+                forced = m.encode(f"\n{THINK_CLOSE}\n\n")
+                for token in forced:
+                    yield from self._deltas(self.detok.push(token))
+                logits = kv.extend(forced)
+                history.extend(forced)
+                continue
+            token = sampler(logits, history)
+            if token in m.eos:
+                finish = "stop"
+                break
+            if len(kv.tokens) >= kv.context:
+                finish = "length"
+                break
+            self.generated += 1
+            self.ids.append(token)
+            if self.generated == 1:
+                self.first_token_t = time.perf_counter()
+            channel = REASONING if self.splitter.in_reasoning else ANSWER
+            self.tokens[channel] += 1
+            history.append(token)
+            released, stopped = self.stops.feed(self.detok.push(token))
+            yield from self._deltas(released)
+            if stopped:
+                finish = "stop_string"
+                break
+            if channel == REASONING and (period := guard.push(token)):
+                yield Notice("loop_detected", f"The reasoning repeats itself every {period} tokens.", period)
+            logits = kv.extend([token])
+        if finish != "stop_string":
+            tail, _ = self.stops.feed(self.detok.flush())
+            yield from self._deltas(tail + self.stops.flush())
+        for piece in self.splitter.finish():
+            self.text[piece.channel] += piece.text
+            yield TextDelta(piece.text, piece.channel, self.generated, self._rate())
+        yield self._finished(finish, start, prefill_s, len(prompt), reused, dropped)
+
+    def _finished(self, finish: str, start: float, prefill_s: float, prompt: int, reused: int,
+                  dropped: int) -> Finished:
+        end = time.perf_counter()
+        first = self.first_token_t or end
+        close = self.close_t or (end if self.splitter.in_reasoning else first)
+        decode_s = end - first
+        stats = Stats(
+            prompt_tokens=prompt, reused_tokens=reused, generated_tokens=self.generated,
+            reasoning_tokens=self.tokens[REASONING], answer_tokens=self.tokens[ANSWER],
+            time_to_first_token_s=first - start, reasoning_s=max(0.0, close - first) if self.tokens[REASONING] else 0.0,
+            answer_s=max(0.0, end - close) if self.tokens[ANSWER] else 0.0,
+            prefill_tokens_per_s=(prompt - reused) / prefill_s if prefill_s > 0 else 0.0,
+            decode_tokens_per_s=(self.generated - 1) / decode_s if self.generated > 1 and decode_s > 0 else 0.0,
+            total_s=end - start, provider=self.m.kv.choice.provider, provider_reason=self.m.kv.choice.reason,
+            dropped_turns=dropped, context_used=len(self.m.kv.tokens), context_size=self.m.kv.context,
+        )
+        return Finished(finish, self.text[REASONING], self.text[ANSWER], self.splitter.unfinished, stats,
+                        tuple(self.ids))
