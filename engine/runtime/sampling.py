@@ -47,7 +47,7 @@ def apply_repetition_penalty(logits: np.ndarray, seen: Iterable[int], penalty: f
     """CTRL-style penalty on tokens already seen: positive logits divided, negative ones multiplied."""
     if penalty == 1.0:
         return logits
-    ids = np.fromiter(set(seen), dtype=np.int64)
+    ids = np.unique(np.fromiter(seen, dtype=np.int64))
     if ids.size == 0:
         return logits
     out = logits.copy()
@@ -56,24 +56,37 @@ def apply_repetition_penalty(logits: np.ndarray, seen: Iterable[int], penalty: f
     return out
 
 
-def filter_logits(logits: np.ndarray, params: SamplingParams) -> np.ndarray:
-    """Temperature-scaled logits with everything outside top-k / top-p / min-p set to -inf."""
-    scaled = logits.astype(np.float64) / params.temperature
-    if params.top_k and params.top_k < scaled.size:
-        kth = np.partition(scaled, -params.top_k)[-params.top_k]
-        scaled = np.where(scaled < kth, -np.inf, scaled)
-    probs = np.exp(scaled - scaled.max())
-    probs /= probs.sum()
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def candidates(logits: np.ndarray, params: SamplingParams, shortlist: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """The token ids that survive temperature, top-k, min-p and top-p, and their renormalised probabilities.
+
+    Sorting the whole vocabulary (150k entries) every token costs more than a decode step, so top-p first looks
+    at the ``shortlist`` most likely tokens and sorts everything only when they do not reach ``top_p``.
+    """
+    scaled = logits.astype(np.float32) / np.float32(params.temperature)
+    probs = _softmax(scaled)
+    if params.top_k and params.top_k < probs.size:
+        ids = np.argpartition(probs, -params.top_k)[-params.top_k:]
+    elif params.top_p < 1.0 and shortlist < probs.size:
+        ids = np.argpartition(probs, -shortlist)[-shortlist:]
+        if probs[ids].sum() < params.top_p:
+            ids = np.arange(probs.size)
+    else:
+        ids = np.arange(probs.size)
+    ids = ids[np.argsort(-probs[ids], kind="stable")]
+    kept = probs[ids]
     if params.min_p > 0:
-        scaled = np.where(probs < params.min_p * probs.max(), -np.inf, scaled)
+        kept = kept[kept >= params.min_p * kept[0]]
     if params.top_p < 1.0:
-        order = np.argsort(-probs, kind="stable")
-        cumulative = np.cumsum(probs[order])
-        # keep the smallest prefix whose mass reaches top_p (always at least the most likely token)
-        cut = int(np.searchsorted(cumulative, params.top_p)) + 1
-        drop = order[cut:]
-        scaled[drop] = -np.inf
-    return scaled
+        # the smallest prefix whose mass reaches top_p (always at least the most likely token)
+        mass = np.cumsum(kept, dtype=np.float64)
+        kept = kept[: int(np.searchsorted(mass, params.top_p * probs.sum())) + 1]
+    ids = ids[: kept.size]
+    return ids, kept / kept.sum()
 
 
 class Sampler:
@@ -89,7 +102,6 @@ class Sampler:
         logits = apply_repetition_penalty(logits, history, p.repetition_penalty)
         if p.greedy:
             return int(np.argmax(logits))
-        scaled = filter_logits(logits, p)
-        probs = np.exp(scaled - scaled.max())
-        probs /= probs.sum()
-        return int(self._rng.choice(probs.size, p=probs))
+        ids, probs = candidates(logits, p)
+        pick = int(np.searchsorted(np.cumsum(probs), self._rng.random() * probs.sum(), side="right"))
+        return int(ids[min(pick, ids.size - 1)])

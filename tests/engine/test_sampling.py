@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.errors import PonderError
-from engine.runtime.sampling import Sampler, SamplingParams, apply_repetition_penalty, filter_logits
+from engine.runtime.sampling import Sampler, SamplingParams, apply_repetition_penalty, candidates
 
 LOGITS = np.log(np.array([0.5, 0.25, 0.15, 0.07, 0.03], dtype=np.float32))
 
@@ -42,10 +42,18 @@ def test_temperature_one_matches_the_distribution() -> None:
 
 
 def test_low_temperature_sharpens() -> None:
-    cold = filter_logits(LOGITS, SamplingParams(temperature=0.25, top_p=1.0))
-    p = np.exp(cold - cold.max())
-    p /= p.sum()
-    assert p[0] > 0.9
+    ids, p = candidates(LOGITS, SamplingParams(temperature=0.25, top_p=1.0))
+    assert ids[0] == 0 and p[0] > 0.9 and abs(p.sum() - 1) < 1e-6
+
+
+def test_top_p_shortlist_matches_a_full_sort() -> None:
+    rng = np.random.default_rng(5)
+    for scale in (0.5, 3.0, 10.0):  # flat (the shortlist falls short) to peaked
+        logits = (rng.standard_normal(50000) * scale).astype(np.float32)
+        params = SamplingParams(temperature=0.7, top_p=0.9)
+        short_ids, short_p = candidates(logits, params, shortlist=256)
+        full_ids, full_p = candidates(logits, params, shortlist=10**9)
+        assert short_ids.tolist() == full_ids.tolist() and np.allclose(short_p, full_p)
 
 
 def test_repetition_penalty_lowers_seen_tokens() -> None:
