@@ -60,12 +60,12 @@ class Architecture:
 def estimate_disk_bytes(arch: Architecture, precision: str) -> int:
     """On-disk size of the converted ONNX model at ``precision``.
 
-    int4 = 4-bit weights plus one fp32 scale per block of 32 for the layers and the lm_head, fp32 embeddings
-    (what the CPU graph keeps); fp16/fp32 = every parameter at that width.
+    int4 = 4-bit weights plus an fp32 scale and a 4-bit zero point per block of 128 for the layers and the
+    lm_head, fp32 embeddings (what the CPU graph keeps); fp16/fp32 = every parameter at that width.
     """
     if precision == "int4":
         quantized = arch.layer_params() + arch.embedding_params()  # layers + lm_head
-        return int(quantized * (0.5 + 4 / 32)) + arch.embedding_params() * 4
+        return int(quantized * (0.5 + 4.5 / 128)) + arch.embedding_params() * 4
     width = {"fp16": 2, "fp32": 4}[precision]
     return arch.total_params() * width
 

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from engine.cancel import CancelToken
 from engine.catalog import Architecture, estimate_disk_bytes
 from engine.convert.manifest import GRAPH_GENAI_FUSED, Manifest, hash_folder, tool_versions, write_manifest
 from engine.convert.process import run_stage
+from engine.convert.quantize import Int4Options
 from engine.errors import ConversionError, DiskSpaceError
 from engine.paths import check_model_name
 from engine.progress import Progress, ProgressCallback, ignore_progress
@@ -189,9 +190,12 @@ def convert_checkpoint(src: Path, name: str, *, precision: str = "int4", provide
     graph_dir = exported
     quant: dict[str, Any] = {}
     if p.quantize:
-        quant = {"method": "rtn", "bits": 4, "block_size": 32, "symmetric": True, "accuracy_level": 4,
-                 "lm_head_bits": 4, "op": "MatMulNBits"}
-        graph_dir = stage("quantize", "Quantizing to int4", ["quantize", "--src", str(exported)])
+        opts = Int4Options()
+        quant = {"method": "rtn", "bits": 4, "op": "MatMulNBits", **asdict(opts)}
+        graph_dir = stage("quantize", "Quantizing to int4", [
+            "quantize", "--src", str(exported), "--block-size", str(opts.block_size), "--accuracy-level",
+            str(opts.accuracy_level), "--lm-head-bits", str(opts.lm_head_bits),
+            *(["--symmetric"] if opts.symmetric else [])])
     if cancel is not None:
         cancel.raise_if_cancelled("Conversion")
     final = _assemble(work, ckpt, exported, graph_dir)

@@ -28,10 +28,14 @@ _ALIGN = 4096
 @dataclass(frozen=True)
 class Int4Options:
     """Knobs of the int4 format: block size, symmetric or with zero points, MatMulNBits accuracy level
-    (4 = int8 activations, fastest on CPU), and the bit width kept for the lm_head (4 or 8)."""
+    (4 = int8 activations, fastest on CPU), and the bit width kept for the lm_head (4 or 8).
 
-    block_size: int = 32
-    symmetric: bool = True
+    Block 128 with zero points: on the 1.5B shape, 2 cores, decode runs at 29.5 tok/s against 21.2 for block 32
+    symmetric (bench notes in the issue), and zero points recover the accuracy a larger block costs.
+    """
+
+    block_size: int = 128
+    symmetric: bool = False
     accuracy_level: int = 4
     lm_head_bits: int = 4
 

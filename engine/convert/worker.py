@@ -103,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     qua = sub.add_parser("quantize")
     qua.add_argument("--src", type=Path, required=True)
     qua.add_argument("--out", type=Path, required=True)
-    qua.add_argument("--block-size", type=int, default=32)
-    qua.add_argument("--accuracy-level", type=int, default=4)
-    qua.add_argument("--asymmetric", action="store_true")
-    qua.add_argument("--lm-head-bits", type=int, choices=(4, 8), default=4)
+    qua.add_argument("--block-size", type=int, required=True)
+    qua.add_argument("--accuracy-level", type=int, required=True)
+    qua.add_argument("--symmetric", action="store_true")
+    qua.add_argument("--lm-head-bits", type=int, choices=(4, 8), required=True)
     args = parser.parse_args(argv)
     out_stream = sys.stdout
     try:
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.stage == "export":
             export(args.src, args.out, args.precision, args.ep, out_stream)
         else:
-            quantize(args.src, args.out, args.block_size, args.accuracy_level, not args.asymmetric,
+            quantize(args.src, args.out, args.block_size, args.accuracy_level, args.symmetric,
                      args.lm_head_bits, out_stream)
     except MemoryError:
         _emit(out_stream, event="error", message="Ran out of memory while converting.")

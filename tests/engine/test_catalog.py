@@ -46,9 +46,9 @@ def test_needs_match_the_estimator() -> None:
 
 
 def test_int4_disk_estimate_is_close_to_a_measured_conversion() -> None:
-    # bench/convert_1p5b.py measured 1.83 GiB on disk for the 1.5B shape at int4
+    # bench/convert_1p5b.py measured 1.70 GiB on disk for the 1.5B shape at int4 (block 128, zero points)
     entry = find_entry("deepseek-r1-distill-qwen-1.5b")
-    assert abs(entry.needs["int4"].disk_bytes / 2**30 - 1.83) < 0.15
+    assert abs(entry.needs["int4"].disk_bytes / 2**30 - 1.70) < 0.1
 
 
 def test_prebuilt_builds_are_listed_for_the_small_distill() -> None:

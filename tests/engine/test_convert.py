@@ -79,7 +79,8 @@ def test_int4_graph_uses_matmulnbits_everywhere(converted: dict[tuple[str, str],
     assert "GroupQueryAttention" in ops
     nbits = next(n for n in graph.node if n.op_type == "MatMulNBits")
     attrs = {a.name: onnx.helper.get_attribute_value(a) for a in nbits.attribute}
-    assert attrs["bits"] == 4 and attrs["block_size"] == 32 and attrs["accuracy_level"] == 4
+    assert attrs["bits"] == 4 and attrs["block_size"] == 128 and attrs["accuracy_level"] == 4
+    assert len(nbits.input) == 4  # zero points
 
 
 def test_manifest_records_source_hashes_and_form(converted: dict[tuple[str, str], Path]) -> None:
