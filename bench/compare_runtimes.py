@@ -178,8 +178,8 @@ def _fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
-def print_table(runs: list[dict[str, Any]], threads: int) -> None:
-    print(f"threads={threads}, decode=64 greedy tokens, random prompt ids; peak RSS is per runtime process")
+def print_table(runs: list[dict[str, Any]], threads: int, decode: int) -> None:
+    print(f"threads={threads}, decode={decode} greedy tokens, random prompt ids; peak RSS is per runtime process")
     header = f"{'runtime':<22} {'context':>7} {'prefill tok/s':>13} {'decode tok/s':>12} {'TTFT s':>8} " \
              f"{'peak RSS GiB':>12} {'load s':>7}"
     print(header)
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"threads": args.threads, "decode_tokens": args.decode, "contexts": contexts,
                           "runs": runs}, indent=1))
     else:
-        print_table(runs, args.threads)
+        print_table(runs, args.threads, args.decode)
     return 1 if any(r.get("error") for r in runs) else 0
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import onnxruntime as ort
 
 from engine.errors import PonderError
-from engine.hardware import PROVIDERS, provider_status
+from engine.hardware import PROVIDERS, env_threads, provider_status
 from engine.paths import ponder_home
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,9 @@ def _preload_cuda() -> None:
 
 
 def session_options(provider: str, threads: int | None) -> ort.SessionOptions:
-    """Session options for an LLM decoder on ``provider``."""
+    """Session options for an LLM decoder on ``provider`` (threads: the argument, else ``$PONDER_THREADS``, else
+    ONNX Runtime's default of one per physical core)."""
+    threads = threads or env_threads()
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3

@@ -18,7 +18,7 @@ import onnxruntime as ort
 from engine.convert.manifest import read_manifest
 from engine.errors import PonderError
 from engine.runtime.decoder import DecoderLayout
-from engine.runtime.providers import SessionChoice, open_session
+from engine.runtime.providers import open_session
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,6 @@ class KVSession:
         self.vocab = int(logits.shape[2])
         self._logits_dtype = np.float16 if logits.type == "tensor(float16)" else np.float32
         self._allocate()
-
-    @property
-    def choice_reason(self) -> SessionChoice:
-        """Which provider runs the model and why the preferred ones did not."""
-        return self.choice
 
     def _allocate(self) -> None:
         lay, device = self.layout, self.choice.device
