@@ -145,7 +145,7 @@ class ConversationStore:
             raise PonderError(f"No conversation {conversation_id!r}.", "It may have been deleted.")
         return _conversation(row)
 
-    def list(self, query: str = "") -> list[Conversation]:
+    def conversations(self, query: str = "") -> list[Conversation]:
         """Conversations, most recently active first; with ``query``, only those whose title or messages contain
         it (case-insensitive; any language)."""
         with self._lock:

@@ -32,9 +32,9 @@ def test_conversations_and_messages(store: ConversationStore) -> None:
     renamed = store.update(conv.id, title="Arithmetic")
     assert renamed.title == "Arithmetic" and renamed.system_prompt == "Be brief."
     other = store.create("Later")
-    assert [c.id for c in store.list()] == [other.id, conv.id]
+    assert [c.id for c in store.conversations()] == [other.id, conv.id]
     store.delete(conv.id)
-    assert [c.id for c in store.list()] == [other.id]
+    assert [c.id for c in store.conversations()] == [other.id]
     assert store.messages(conv.id) == []
     with pytest.raises(PonderError, match="No conversation"):
         store.get(conv.id)
@@ -46,11 +46,11 @@ def test_search_english_chinese_and_titles(store: ConversationStore) -> None:
     store.append(a.id, "assistant", "谢谢 (xièxie).", reasoning="Common phrase: 谢谢你的帮助")
     b = store.create("Code")
     store.append(b.id, "user", "Write a Python add function")
-    assert [c.id for c in store.list("python")] == [b.id]
-    assert [c.id for c in store.list("谢谢")] == [a.id]  # two characters: below the trigram length
-    assert [c.id for c in store.list("你的帮助")] == [a.id]  # in the reasoning, via FTS
-    assert [c.id for c in store.list("travel")] == [a.id]
-    assert store.list("100%_match") == []
+    assert [c.id for c in store.conversations("python")] == [b.id]
+    assert [c.id for c in store.conversations("谢谢")] == [a.id]  # two characters: below the trigram length
+    assert [c.id for c in store.conversations("你的帮助")] == [a.id]  # in the reasoning, via FTS
+    assert [c.id for c in store.conversations("travel")] == [a.id]
+    assert store.conversations("100%_match") == []
 
 
 def test_truncate_for_edit_and_regenerate(store: ConversationStore) -> None:
@@ -60,7 +60,7 @@ def test_truncate_for_edit_and_regenerate(store: ConversationStore) -> None:
     store.truncate(conv.id, 2)
     store.append(conv.id, "user", "q2 edited")
     assert [m.content for m in store.messages(conv.id)] == ["q1", "a1", "q2 edited"]
-    assert store.list("q2 edited")[0].id == conv.id
+    assert store.conversations("q2 edited")[0].id == conv.id
 
 
 def test_exports(store: ConversationStore) -> None:
@@ -102,7 +102,7 @@ def test_kill_mid_stream_leaves_an_intact_database_with_the_message_interrupted(
     assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store = ConversationStore(db)
     assert store.mark_interrupted() == 1
-    [conv] = store.list()
+    [conv] = store.conversations()
     user, reply = store.messages(conv.id)
     assert user.content == "Tell me a long story"
     assert reply.state == "interrupted" and reply.content.startswith("word0 word1 ") and reply.reasoning == "thinking"
