@@ -1,0 +1,110 @@
+"""The generic worker: signals, batching, errors, cancel; the inference thread runs jobs on one thread."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from desktop.workers import GeneratorWorker, InferenceThread
+from engine.errors import DownloadError
+
+
+@pytest.fixture
+def inference(qtbot: Any) -> Generator[InferenceThread, None, None]:
+    runner = InferenceThread()
+    yield runner
+    runner.stop()
+
+
+def collect(worker: GeneratorWorker) -> dict[str, Any]:
+    seen: dict[str, Any] = {"items": [], "batches": 0, "events": []}
+
+    def on_batch(batch: list[Any]) -> None:
+        seen["items"] += batch
+        seen["batches"] += 1
+
+    worker.started.connect(lambda: seen["events"].append("started"))
+    worker.yielded.connect(on_batch)
+    worker.finished.connect(lambda r: seen.update(result=r) or seen["events"].append("finished"))
+    worker.failed.connect(lambda m: seen.update(error=m) or seen["events"].append("failed"))
+    worker.cancelled.connect(lambda: seen["events"].append("cancelled"))
+    return seen
+
+
+def test_items_arrive_in_order_batched_with_the_return_value(qtbot: Any, inference: InferenceThread) -> None:
+    threads: set[int] = set()
+
+    def gen() -> Generator[int, None, str]:
+        for i in range(300):
+            threads.add(threading.get_ident())
+            time.sleep(0.001)
+            yield i
+        return "done"
+
+    worker = GeneratorWorker(gen, interval_s=0.05)
+    seen = collect(worker)
+    with qtbot.waitSignal(worker.finished, timeout=10000):
+        inference.submit(worker)
+    assert seen["items"] == list(range(300)) and seen["result"] == "done"
+    assert seen["events"] == ["started", "finished"]
+    assert 2 <= seen["batches"] < 100  # throttled: far fewer emissions than items
+    assert threads and threading.get_ident() not in threads
+
+
+def test_errors_become_a_message(qtbot: Any, inference: InferenceThread) -> None:
+    def gen() -> Generator[int, None, None]:
+        yield 1
+        raise DownloadError("The Hub refused the file.", "Save a token in Settings.")
+
+    worker = GeneratorWorker(gen)
+    seen = collect(worker)
+    with qtbot.waitSignal(worker.failed, timeout=5000):
+        inference.submit(worker)
+    assert seen["error"] == "The Hub refused the file. Save a token in Settings."
+    assert seen["items"] == [1]
+
+
+def test_cancel_stops_the_generator(qtbot: Any, inference: InferenceThread) -> None:
+    closed = threading.Event()
+
+    def gen() -> Generator[int, None, None]:
+        try:
+            i = 0
+            while True:
+                time.sleep(0.005)
+                i += 1
+                yield i
+        finally:
+            closed.set()
+
+    worker = GeneratorWorker(gen)
+    seen = collect(worker)
+    worker.yielded.connect(lambda _: worker.cancel())
+    with qtbot.waitSignal(worker.cancelled, timeout=5000):
+        inference.submit(worker)
+    assert closed.is_set() and "finished" not in seen["events"]
+
+
+def test_jobs_run_one_after_another_on_one_thread(qtbot: Any, inference: InferenceThread) -> None:
+    order: list[str] = []
+    idents: set[int] = set()
+
+    def job(name: str) -> Generator[str, None, None]:
+        idents.add(threading.get_ident())
+        order.append(f"{name}-start")
+        time.sleep(0.05)
+        order.append(f"{name}-end")
+        yield name
+
+    first, second = GeneratorWorker(lambda: job("a")), GeneratorWorker(lambda: job("b"))
+    with qtbot.waitSignal(second.finished, timeout=5000):
+        inference.submit(first)
+        inference.submit(second)
+    assert order == ["a-start", "a-end", "b-start", "b-end"] and len(idents) == 1
