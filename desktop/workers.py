@@ -117,7 +117,7 @@ class InferenceThread(QObject):
         self._thread.wait()
 
     @property
-    def thread(self) -> QThread:
+    def qthread(self) -> QThread:
         """The QThread jobs run on."""
         return self._thread
 
