@@ -68,7 +68,7 @@ def load_settings(path: Path | None = None) -> Settings:
         log.warning("Ignoring unreadable settings %s: %s", path, err)
         return Settings()
     defaults = Settings()
-    known = {f.name: value for f in fields(Settings) if f.name in raw
+    known: dict[str, Any] = {f.name: value for f in fields(Settings) if f.name in raw
              and (value := _coerce(getattr(defaults, f.name), raw[f.name])) is not None}
     return Settings(**known).validated()
 
