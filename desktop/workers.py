@@ -126,3 +126,31 @@ class _Runner(QObject):
     @Slot(object)
     def execute(self, worker: GeneratorWorker) -> None:
         worker.run()
+
+
+class BackgroundJobs(QObject):
+    """Work that does not touch a model session (downloads, conversions, hardware probes), each on its own
+    thread. Keeps the threads alive until their worker ends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._threads: set[QThread] = set()
+
+    def start(self, worker: GeneratorWorker) -> GeneratorWorker:
+        """Run ``worker`` on a new thread; returns it for connecting signals (connect before the event loop runs
+        again: the signals are queued)."""
+        thread = QThread()
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        for signal in (worker.finished, worker.failed, worker.cancelled):
+            signal.connect(thread.quit)
+        thread.finished.connect(lambda: self._threads.discard(thread))
+        self._threads.add(thread)
+        thread.start()
+        return worker
+
+    def stop_all(self, timeout_ms: int = 5000) -> None:
+        """Wait for running jobs to end (after cancelling them)."""
+        for thread in list(self._threads):
+            thread.quit()
+            thread.wait(timeout_ms)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,3 +66,33 @@ class RateMeter:
         if rate <= 0 or total <= 0:
             return None
         return max(0.0, (total - done) / rate)
+
+
+def run_with_progress(func: Callable[..., T], *args: Any, **kwargs: Any) -> Generator[Progress, None, T]:
+    """Turn a function that reports through a ``progress=`` callback into a generator of its reports.
+
+    ``func`` runs on a helper thread; this generator yields each :class:`Progress` as it comes and returns
+    ``func``'s result (or raises its exception). Closing the generator early does not stop ``func``: pass it a
+    cancel token for that.
+    """
+    reports: queue.Queue[Progress | _Done] = queue.Queue()
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = func(*args, progress=reports.put, **kwargs)
+        except BaseException as err:  # handed to the caller's thread, re-raised there
+            outcome["error"] = err
+        finally:
+            reports.put(_Done())
+
+    threading.Thread(target=target, name=f"progress-{getattr(func, '__name__', 'task')}", daemon=True).start()
+    while not isinstance(item := reports.get(), _Done):
+        yield item
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]  # type: ignore[no-any-return]
+
+
+class _Done:
+    """Marks the end of a :func:`run_with_progress` stream."""

@@ -71,3 +71,27 @@ def test_incomplete_folders_are_not_models(tmp_path: Path) -> None:
     broken = install(_built(tmp_path / "c", "damaged"), "damaged")
     (broken.path / "manifest.json").write_text(json.dumps({"schema": 99}))
     assert list_installed() == []
+
+
+def test_run_with_progress_yields_reports_and_returns() -> None:
+    from engine.progress import Progress, run_with_progress
+
+    def work(n: int, progress: object) -> str:
+        for i in range(n):
+            progress(Progress("convert", i + 1, n, unit="steps"))  # type: ignore[operator]
+        return "ok"
+
+    gen = run_with_progress(work, 3)
+    seen = []
+    try:
+        while True:
+            seen.append(next(gen).done)
+    except StopIteration as stop:
+        assert stop.value == "ok"
+    assert seen == [1, 2, 3]
+
+    def boom(progress: object) -> None:
+        raise StoreError("broken", "fix it")
+
+    with pytest.raises(StoreError, match="broken"):
+        list(run_with_progress(boom))
