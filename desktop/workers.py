@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.errors import Cancelled, PonderError
 
-GeneratorFactory = Callable[[], Generator[Any, None, Any]]
+GeneratorFactory = Callable[[], Iterator[Any] | Generator[Any, None, Any]]
 
 
 class GeneratorWorker(QObject):
@@ -60,7 +60,9 @@ class GeneratorWorker(QObject):
             gen = self._factory()
             while True:
                 if self._cancel.is_set() and self._on_cancel is None:
-                    gen.close()
+                    close = getattr(gen, "close", None)
+                    if close is not None:
+                        close()
                     raise Cancelled()
                 try:
                     item = next(gen)

@@ -1,0 +1,465 @@
+"""The chat screen: conversations on the left; the transcript, the input and the reply controls on the right."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.chat.transcript import MessageDelegate, Row, TranscriptModel, TranscriptView
+from desktop.workers import GeneratorWorker, InferenceThread
+from engine.chat import conversation as actions
+from engine.chat.storage import ConversationStore, StoredMessage
+from engine.runtime.generate import ChatModel, Controls, Finished, GenerationConfig, Notice, TextDelta
+from engine.runtime.sampling import SamplingParams
+from engine.settings import Settings
+from engine.store import list_installed
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("ChatPage", text)
+
+
+class InputBox(QPlainTextEdit):
+    """Enter sends, Shift+Enter starts a new line, Esc cancels an edit."""
+
+    submitted = Signal()
+    escaped = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+            self.submitted.emit()
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            self.escaped.emit()
+            return
+        super().keyPressEvent(event)
+
+
+def _row(m: StoredMessage) -> Row:
+    return Row(id=m.id, role=m.role, content=m.content, reasoning=m.reasoning, state=m.state, model=m.model,
+               stats=m.stats)
+
+
+class ChatPage(QWidget):
+    """Conversations and the live reply. Work runs on the inference thread; the GUI thread only renders."""
+
+    status = Signal(dict)  # model, provider, provider_reason, tokens_per_s, context_used, context_size
+    reply_finished = Signal(object)  # the Finished event
+
+    def __init__(self, store: ConversationStore, inference: InferenceThread, settings: Callable[[], Settings],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store, self.inference, self.settings = store, inference, settings
+        self.conversation_id: str | None = None
+        self._job: tuple[GeneratorWorker, Controls, str] | None = None
+        self._editing: int | None = None  # position of the user message being edited
+        self._live: Row | None = None
+        self._build()
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._refresh_live)
+        self.refresh_models()
+        self.refresh_conversations()
+
+    # layout ----------------------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.search = QLineEdit(placeholderText=tr("Search conversations"))
+        self.search.textChanged.connect(lambda _: self.refresh_conversations())
+        self.new_button = QPushButton(tr("New chat"))
+        self.new_button.clicked.connect(self.new_conversation)
+        self.conversations = QListWidget()
+        self.conversations.currentItemChanged.connect(self._on_pick)
+        self.conversations.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.conversations.customContextMenuRequested.connect(self._conversation_menu)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.new_button)
+        side_layout.addWidget(self.search)
+        side_layout.addWidget(self.conversations)
+
+        self.model_box = QComboBox()
+        self.model_box.setToolTip(tr("The model that answers"))
+        self.system_button = QPushButton(tr("System prompt…"))
+        self.system_button.clicked.connect(self._edit_system_prompt)
+        header = QHBoxLayout()
+        header.addWidget(QLabel(tr("Model:")))
+        header.addWidget(self.model_box, 1)
+        header.addWidget(self.system_button)
+
+        self.model = TranscriptModel()
+        self.view = TranscriptView()
+        self.delegate = MessageDelegate(self.view)
+        self.view.setItemDelegate(self.delegate)
+        self.view.setModel(self.model)
+        self.delegate.action.connect(self._on_action)
+
+        self.answer_now_button = QPushButton(tr("Answer now"))
+        self.answer_now_button.setToolTip(tr("End the reasoning here; the model answers with what it has"))
+        self.answer_now_button.clicked.connect(self.answer_now)
+        self.answer_now_button.hide()
+        self.warning = QLabel()
+        self.warning.setStyleSheet("color: #c77700")
+        self.warning.hide()
+        self.edit_label = QLabel(tr("Editing a message: Enter resends it (later messages are replaced), Esc cancels"))
+        self.edit_label.hide()
+        controls = QHBoxLayout()
+        controls.addWidget(self.warning, 1)
+        controls.addWidget(self.answer_now_button)
+
+        self.input = InputBox()
+        self.input.setPlaceholderText(tr("Ask anything — Enter sends, Shift+Enter adds a line"))
+        self.input.setFixedHeight(80)
+        self.input.submitted.connect(self.submit)
+        self.input.escaped.connect(self._cancel_edit)
+        self.send_button = QPushButton(tr("Send"))
+        self.send_button.clicked.connect(self._send_or_stop)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.input, 1)
+        bottom.addWidget(self.send_button)
+
+        main = QWidget()
+        main_layout = QVBoxLayout(main)
+        main_layout.setContentsMargins(0, 0, 0, 0)
+        main_layout.addLayout(header)
+        main_layout.addWidget(self.view, 1)
+        main_layout.addLayout(controls)
+        main_layout.addWidget(self.edit_label)
+        main_layout.addLayout(bottom)
+
+        splitter = QSplitter()
+        splitter.addWidget(side)
+        splitter.addWidget(main)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([240, 760])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+    # conversations -----------------------------------------------------------------------------------------------
+
+    def refresh_models(self) -> None:
+        """Fill the model chooser with the installed models (the default one first)."""
+        current = self.model_box.currentData()
+        self.model_box.clear()
+        installed = list_installed()
+        default = self.settings().default_model
+        installed.sort(key=lambda m: m.name != default)
+        for m in installed:
+            self.model_box.addItem(m.name, str(m.path))
+        if current:
+            i = self.model_box.findData(current)
+            if i >= 0:
+                self.model_box.setCurrentIndex(i)
+        ready = bool(installed)
+        self.input.setEnabled(ready)
+        self.send_button.setEnabled(ready)
+        if not ready:
+            self.input.setPlaceholderText(tr("Install a model first (Models page)"))
+
+    def refresh_conversations(self) -> None:
+        """Reload the sidebar (search applied), keeping the selection."""
+        self.conversations.blockSignals(True)
+        self.conversations.clear()
+        for conv in self.store.conversations(self.search.text()):
+            item = QListWidgetItem(conv.title)
+            item.setData(Qt.ItemDataRole.UserRole, conv.id)
+            self.conversations.addItem(item)
+            if conv.id == self.conversation_id:
+                self.conversations.setCurrentItem(item)
+        self.conversations.blockSignals(False)
+
+    def new_conversation(self) -> str:
+        """Start an empty conversation and show it."""
+        conv = self.store.create(actions.DEFAULT_TITLE, system_prompt=self.settings().system_prompt)
+        self.open_conversation(conv.id)
+        self.refresh_conversations()
+        self.input.setFocus()
+        return conv.id
+
+    def open_conversation(self, conversation_id: str) -> None:
+        """Show a conversation's messages (a reply still streaming elsewhere keeps being saved)."""
+        self.conversation_id = conversation_id
+        self._cancel_edit()
+        rows = [_row(m) for m in self.store.messages(conversation_id)]
+        if self._job is not None and self._job[2] == conversation_id and self._live is not None:
+            rows = [r for r in rows if r.id != self._live.id] + [self._live]
+        self.model.set_rows(rows)
+        self.view.scrollToBottom()
+
+    def _on_pick(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.open_conversation(item.data(Qt.ItemDataRole.UserRole))
+
+    def _conversation_menu(self, pos: Any) -> None:
+        item = self.conversations.itemAt(pos)
+        if item is None:
+            return
+        conv_id = item.data(Qt.ItemDataRole.UserRole)
+        menu = QMenu(self)
+        menu.addAction(tr("Rename…"), lambda: self.rename(conv_id))
+        menu.addAction(tr("Export as Markdown…"), lambda: self.export(conv_id, "md"))
+        menu.addAction(tr("Export as JSON…"), lambda: self.export(conv_id, "json"))
+        menu.addSeparator()
+        menu.addAction(tr("Delete"), lambda: self.delete(conv_id))
+        menu.exec(self.conversations.mapToGlobal(pos))
+
+    def rename(self, conversation_id: str, title: str | None = None) -> None:
+        """Rename a conversation (asks when ``title`` is None)."""
+        if title is None:
+            title, ok = QInputDialog.getText(self, tr("Rename"), tr("Title:"),
+                                             text=self.store.get(conversation_id).title)
+            if not ok:
+                return
+        if title.strip():
+            self.store.update(conversation_id, title=title.strip())
+            self.refresh_conversations()
+
+    def delete(self, conversation_id: str, confirm: bool = True) -> None:
+        """Delete a conversation (after asking)."""
+        if confirm and QMessageBox.question(self, tr("Delete"), tr("Delete this conversation?")) != \
+                QMessageBox.StandardButton.Yes:
+            return
+        if self._job is not None and self._job[2] == conversation_id:
+            self.stop()
+        self.store.delete(conversation_id)
+        if self.conversation_id == conversation_id:
+            self.conversation_id = None
+            self.model.set_rows([])
+        self.refresh_conversations()
+
+    def export(self, conversation_id: str, kind: str, path: Path | None = None) -> None:
+        """Write a conversation as Markdown or JSON (asks where when ``path`` is None)."""
+        if path is None:
+            name, _ = QFileDialog.getSaveFileName(self, tr("Export"), f"conversation.{kind}")
+            if not name:
+                return
+            path = Path(name)
+        text = self.store.export_markdown(conversation_id) if kind == "md" else self.store.export_json(conversation_id)
+        path.write_text(text, encoding="utf-8")
+
+    def _edit_system_prompt(self) -> None:
+        if self.conversation_id is None:
+            self.new_conversation()
+        assert self.conversation_id is not None
+        conv = self.store.get(self.conversation_id)
+        text, ok = QInputDialog.getMultiLineText(self, tr("System prompt"),
+                                                 tr("For this conversation only:"), conv.system_prompt)
+        if ok:
+            self.store.update(conv.id, system_prompt=text)
+
+    # sending -----------------------------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """A reply is being generated."""
+        return self._job is not None
+
+    def submit(self) -> None:
+        """Send the input (or resend an edited message)."""
+        text = self.input.toPlainText().strip()
+        if not text or self.busy or self.model_box.currentData() is None:
+            return
+        if self.conversation_id is None:
+            self.new_conversation()
+        assert self.conversation_id is not None
+        self.input.clear()
+        conv_id = self.conversation_id
+        if self._editing is not None:
+            position = self._editing
+            self._cancel_edit()
+            self.model.set_rows([r for r in self.model.rows if self._position(r) < position])
+            self._start(lambda m, n, cfg, ctl: actions.edit_and_resend(self.store, m, n, conv_id, position, text,
+                                                                        cfg, ctl))
+        else:
+            self._start(lambda m, n, cfg, ctl: actions.send(self.store, m, n, conv_id, text, cfg, ctl))
+
+    def regenerate(self) -> None:
+        """Replace the last reply."""
+        if self.busy or self.conversation_id is None:
+            return
+        conv_id = self.conversation_id
+        last_user = max((i for i, r in enumerate(self.model.rows) if r.role == "user"), default=-1)
+        self.model.set_rows(self.model.rows[: last_user + 1])
+        self._start(lambda m, n, cfg, ctl: actions.regenerate(self.store, m, n, conv_id, cfg, ctl))
+
+    def _position(self, row: Row) -> int:
+        return self.model.rows.index(row)
+
+    def _config(self) -> GenerationConfig:
+        s = self.settings()
+        return GenerationConfig(SamplingParams(temperature=s.temperature, top_p=s.top_p), max_new_tokens=s.max_tokens)
+
+    def _start(self, make: Callable[[ChatModel, str, GenerationConfig, Controls], Iterator[Any]]) -> None:
+        path, name = Path(self.model_box.currentData()), self.model_box.currentText()
+        settings, controls, config = self.settings(), Controls(), self._config()
+        state = self.inference.state
+
+        def factory() -> Iterator[Any]:  # runs on the inference thread: loading happens there too
+            key = (str(path), settings.provider, settings.threads, settings.context_length)
+            if state.get("key") != key:
+                state.pop("model", None)
+                state["model"] = ChatModel(path, provider=settings.provider, threads=settings.threads or None,
+                                           context=settings.context_length)
+                state["key"] = key
+            return make(state["model"], name, config, controls)
+
+        worker = GeneratorWorker(factory, on_cancel=controls.cancel)
+        assert self.conversation_id is not None
+        self._job = (worker, controls, self.conversation_id)
+        worker.yielded.connect(self._on_events)
+        worker.failed.connect(self._on_failed)
+        for signal in (worker.finished, worker.failed, worker.cancelled):
+            signal.connect(self._on_done)
+        self.send_button.setText(tr("Stop"))
+        self.warning.hide()
+        self.inference.submit(worker)
+
+    def stop(self) -> None:
+        """Stop the reply being generated (what it said so far is kept)."""
+        if self._job is not None:
+            self._job[1].cancel()
+
+    def answer_now(self) -> None:
+        """End the reasoning; the model answers."""
+        if self._job is not None:
+            self._job[1].answer_now()
+            self.answer_now_button.hide()
+
+    def _send_or_stop(self) -> None:
+        self.stop() if self.busy else self.submit()
+
+    # events from the inference thread ---------------------------------------------------------------------------
+
+    def _on_events(self, events: list[Any]) -> None:
+        if self._job is None:
+            return
+        visible = self._job[2] == self.conversation_id
+        follow = self.view.at_bottom()
+        touched: Row | None = None
+        for event in events:
+            if isinstance(event, actions.ReplyStarted):
+                if event.user_message is not None and visible:
+                    self.model.append(_row(event.user_message))
+                self._live = Row(id=event.message.id, role="assistant", model=event.message.model,
+                                 state="streaming", streaming=True, started=time.monotonic())
+                if visible:
+                    self.model.append(self._live)
+                self._tick.start()
+                self.answer_now_button.setVisible(True)
+                self.refresh_conversations()
+            elif self._live is None:
+                continue
+            elif isinstance(event, TextDelta):
+                live = self._live
+                if event.channel == "reasoning":
+                    live.reasoning += event.text
+                else:
+                    if live.reasoning_s is None:
+                        live.reasoning_s = time.monotonic() - live.started
+                        self.answer_now_button.hide()
+                    live.content += event.text
+                touched = live
+                self.status.emit({"tokens_per_s": event.tokens_per_s})
+            elif isinstance(event, Notice):
+                if event.kind == "loop_detected":
+                    self._live.notice = tr("The reasoning is going in circles. Press “Answer now” or Stop.")
+                    self.warning.setText(self._live.notice)
+                    self.warning.show()
+                else:
+                    self.warning.setText(event.message)
+                    self.warning.show()
+                touched = self._live
+            elif isinstance(event, Finished):
+                live = self._live
+                live.streaming = False
+                live.content, live.reasoning = event.answer, event.reasoning
+                live.state = "cancelled" if event.finish_reason == "cancelled" else "complete"
+                live.stats = {**asdict(event.stats), "reasoning_unfinished": event.reasoning_unfinished}
+                if live.reasoning_s is None and event.reasoning:
+                    live.reasoning_s = event.stats.reasoning_s
+                touched = live
+                s = event.stats
+                self.status.emit({"model": live.model, "provider": s.provider, "provider_reason": s.provider_reason,
+                                  "tokens_per_s": s.decode_tokens_per_s, "context_used": s.context_used,
+                                  "context_size": s.context_size})
+                self.reply_finished.emit(event)
+        if touched is not None and visible:
+            self.model.changed(touched)
+            if follow:
+                self.view.scrollToBottom()
+
+    def _on_failed(self, message: str) -> None:
+        QMessageBox.warning(self, tr("The reply failed"), message)
+
+    def _on_done(self, *_: Any) -> None:
+        self._job = None
+        self._tick.stop()
+        if self._live is not None and self._live.streaming:  # failed mid-way
+            self._live.streaming = False
+            self._live.state = "interrupted"
+            self.model.changed(self._live)
+        self._live = None
+        self.answer_now_button.hide()
+        self.send_button.setText(tr("Send"))
+        self.refresh_conversations()
+
+    def _refresh_live(self) -> None:
+        if self._live is not None and self._live.thinking and self._job and self._job[2] == self.conversation_id:
+            self.model.changed(self._live)
+
+    # message actions ----------------------------------------------------------------------------------------------
+
+    def _on_action(self, verb: str, message_id: int, arg: str) -> None:
+        i = self.model.index_of(message_id)
+        if i < 0:
+            return
+        row = self.model.rows[i]
+        if verb == "toggle":
+            row.expanded = not row.reasoning_open
+            self.model.changed(row)
+        elif verb == "copy":
+            QGuiApplication.clipboard().setText(row.content)
+        elif verb == "copy-code":
+            QGuiApplication.clipboard().setText(arg)
+        elif verb == "edit" and not self.busy:
+            self._editing = i
+            self.input.setPlainText(row.content)
+            self.edit_label.show()
+            self.input.setFocus()
+        elif verb == "regenerate":
+            self.regenerate()
+
+    def edit(self, message_id: int) -> None:
+        """Start editing a user message (as its Edit link does)."""
+        self._on_action("edit", message_id, "")
+
+    def _cancel_edit(self) -> None:
+        if self._editing is not None:
+            self._editing = None
+            self.input.clear()
+        self.edit_label.hide()

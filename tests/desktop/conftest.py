@@ -1,0 +1,30 @@
+"""Desktop test helpers: a real tiny model installed in the test's data folder, and the screenshot folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from engine.store import InstalledModel, install  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def tiny_model(converted: dict[tuple[str, str], Path], tmp_path: Path) -> InstalledModel:
+    """The trained tiny Qwen2 model (int4) installed as "tiny" in this test's PONDER_HOME."""
+    shutil.copytree(converted[("qwen2", "int4")], tmp_path / "tiny-build")
+    return install(tmp_path / "tiny-build", "tiny")
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """Where tests save screenshots of the main screens (PONDER_SCREENSHOTS, default artifacts/screenshots)."""
+    folder = Path(os.environ.get("PONDER_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
