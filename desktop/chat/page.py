@@ -82,6 +82,12 @@ class ChatPage(QWidget):
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._refresh_live)
+        # a streaming reply is re-rendered at most every 33 ms, and less often when rendering it got slow (a long
+        # answer), so the GUI thread always has time left for input and painting
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.timeout.connect(self._render_live)
+        self._follow = True
         self.refresh_models()
         self.refresh_conversations()
 
@@ -409,9 +415,13 @@ class ChatPage(QWidget):
                                   "context_size": s.context_size})
                 self.reply_finished.emit(event)
         if touched is not None and visible:
-            self.model.changed(touched)
-            if follow:
-                self.view.scrollToBottom()
+            self._follow = follow
+            if touched.streaming:
+                if not self._render_timer.isActive():
+                    self._render_timer.start(int(1000 * max(1 / 30, 3 * self.delegate.last_cost_s)))
+            else:
+                self._render_timer.stop()
+                self._render_live(touched)
 
     def _on_failed(self, message: str) -> None:
         QMessageBox.warning(self, tr("The reply failed"), message)
@@ -427,6 +437,14 @@ class ChatPage(QWidget):
         self.answer_now_button.hide()
         self.send_button.setText(tr("Send"))
         self.refresh_conversations()
+
+    def _render_live(self, row: Row | None = None) -> None:
+        row = row or self._live
+        if row is None:
+            return
+        self.model.changed(row)
+        if self._follow:
+            self.view.scrollToBottom()
 
     def _refresh_live(self) -> None:
         if self._live is not None and self._live.thinking and self._job and self._job[2] == self.conversation_id:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
@@ -70,13 +71,9 @@ class _SafeRenderer(RendererHTML):
         self.block_prefix = ""
 
     def _code(self, code: str, lang: str) -> str:
-        try:
-            lexer = get_lexer_by_name(lang) if lang else TextLexer()
-        except ClassNotFound:
-            lexer = TextLexer()
         index = len(self.code_blocks)
         self.code_blocks.append(code)
-        body = highlight(code, lexer, HtmlFormatter(noclasses=True, nowrap=True, style=self.code_style))
+        body = _highlight(code, lang, self.code_style)
         return (f'<table width="100%" cellpadding="6" bgcolor="{self.code_background}"><tr><td>'
                 f'<pre style="font-family:monospace">{body}</pre>'
                 f'<a href="ponder:copy-code/{self.block_prefix}{index}">Copy code</a></td></tr></table>')
@@ -102,6 +99,21 @@ class _SafeRenderer(RendererHTML):
         return f"</u> ({html.escape(href)})" if href else "</u>"
 
 
+@lru_cache(maxsize=512)
+def _highlight(code: str, lang: str, style: str) -> str:
+    """Pygments HTML with inline styles (cached: a streaming reply re-renders its finished code blocks often)."""
+    try:
+        lexer = get_lexer_by_name(lang) if lang else TextLexer()
+    except ClassNotFound:
+        lexer = TextLexer()
+    return highlight(code, lexer, HtmlFormatter(noclasses=True, nowrap=True, style=style))
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
+
+
 def render_markdown(text: str, *, code_style: str = "default", code_background: str = "#f2f2f2",
                     block_prefix: str = "") -> Rendered:
     """Markdown → safe HTML; math in $…$, $$…$$, \\(…\\) and \\[…\\] shown as Unicode text."""
@@ -114,13 +126,12 @@ def render_markdown(text: str, *, code_style: str = "default", code_background: 
         return f"\n\nPONDERMATHBLOCK{len(maths) - 1}X\n\n" if display else f"PONDERMATH{len(maths) - 1}X"
 
     source = _MATH.sub(stash, text)
-    md = MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
+    md = _parser()
     renderer = _SafeRenderer(md)
     renderer.code_style = code_style
     renderer.code_background = code_background
     renderer.block_prefix = block_prefix
-    md.renderer = renderer
-    out = md.render(source)
+    out = renderer.render(md.parse(source), md.options, {})
 
     def unstash(match: re.Match[str]) -> str:
         value = html.escape(maths[int(match.group(2))])

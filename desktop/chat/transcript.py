@@ -166,6 +166,7 @@ class MessageDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._cache: OrderedDict[tuple[int, int, int], tuple[QTextDocument, list[str]]] = OrderedDict()
         self._cache_size = cache_size
+        self.last_cost_s = 0.0  # how long the last message took to render and lay out
 
     def document(self, row: Row, width: int, palette: QPalette) -> tuple[QTextDocument, list[str]]:
         """The laid-out document of ``row`` at ``width`` (cached per row version and width)."""
@@ -174,20 +175,30 @@ class MessageDelegate(QStyledItemDelegate):
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
+        started = time.perf_counter()
         doc = QTextDocument()
         doc.setDocumentMargin(0)
         doc.setDefaultStyleSheet(f"a {{ color: {palette.color(QPalette.ColorRole.Link).name()}; }}")
         text, codes = message_html(row, palette)
         doc.setHtml(text)
         doc.setTextWidth(max(50, width - 2 * MARGIN))
+        doc.size()  # lay it out now, inside the measured time
+        self.last_cost_s = time.perf_counter() - started
         self._cache[key] = (doc, codes)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return doc, codes
 
+    def width(self, option: QStyleOptionViewItem) -> int:
+        """The width messages are laid out at: the view's, so size hints and painting agree."""
+        parent = self.parent()
+        if isinstance(parent, QListView):
+            return max(100, parent.viewport().width())
+        return option.rect.width() or 600  # type: ignore[attr-defined]
+
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         row: Row = index.data(ROW_ROLE)
-        doc, _ = self.document(row, option.rect.width() or 600, option.palette)  # type: ignore[attr-defined]
+        doc, _ = self.document(row, self.width(option), option.palette)  # type: ignore[attr-defined]
         return QSize(int(doc.idealWidth()) + 2 * MARGIN, int(doc.size().height()) + 2 * MARGIN)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
@@ -195,13 +206,14 @@ class MessageDelegate(QStyledItemDelegate):
         row: Row = index.data(ROW_ROLE)
         rect = option.rect  # type: ignore[attr-defined]
         palette = option.palette  # type: ignore[attr-defined]
-        doc, _ = self.document(row, rect.width(), palette)
+        width = self.width(option)
+        doc, _ = self.document(row, width, palette)
         painter.save()
         if row.role == "user":
             base = palette.color(QPalette.ColorRole.AlternateBase)
             painter.fillRect(rect.adjusted(4, 3, -4, -3), base if base.isValid() else QColor("#f4f4f4"))
         painter.translate(rect.left() + MARGIN, rect.top() + MARGIN)
-        doc.drawContents(painter, QRectF(0, 0, rect.width() - 2 * MARGIN, rect.height() - 2 * MARGIN))
+        doc.drawContents(painter, QRectF(0, 0, width - 2 * MARGIN, rect.height() - 2 * MARGIN))
         painter.restore()
 
     def anchor_at(self, row: Row, rect_left: int, rect_top: int, width: int, palette: QPalette,
@@ -217,12 +229,13 @@ class MessageDelegate(QStyledItemDelegate):
             return False
         row: Row = index.data(ROW_ROLE)
         rect = option.rect  # type: ignore[attr-defined]
-        href = self.anchor_at(row, rect.left(), rect.top(), rect.width(), option.palette,  # type: ignore[attr-defined]
+        width = self.width(option)
+        href = self.anchor_at(row, rect.left(), rect.top(), width, option.palette,  # type: ignore[attr-defined]
                               event.position())
         if not href.startswith("ponder:"):
             return False
         verb, _, arg = href[len("ponder:"):].partition("/")
-        _, codes = self.document(row, rect.width(), option.palette)  # type: ignore[attr-defined]
+        _, codes = self.document(row, width, option.palette)  # type: ignore[attr-defined]
         if verb == "copy-code":
             index_text = arg.lstrip("r")
             self.action.emit(verb, row.id, codes[int(index_text)] if index_text.isdigit() and not arg.startswith(
@@ -259,7 +272,7 @@ class TranscriptView(QListView):
         over_link = False
         if index.isValid() and isinstance(delegate, MessageDelegate):
             rect = self.visualRect(index)
-            over_link = bool(delegate.anchor_at(index.data(ROW_ROLE), rect.left(), rect.top(), rect.width(),
-                                                self.palette(), event.position()))
+            over_link = bool(delegate.anchor_at(index.data(ROW_ROLE), rect.left(), rect.top(),
+                                                max(100, self.viewport().width()), self.palette(), event.position()))
         self.viewport().setCursor(Qt.CursorShape.PointingHandCursor if over_link else Qt.CursorShape.ArrowCursor)
         super().mouseMoveEvent(event)
