@@ -20,15 +20,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtWidgets import QApplication
 
-from desktop.chat.page import ChatPage  # noqa: E402
-from desktop.workers import InferenceThread  # noqa: E402
-from engine.chat.conversation import ReplyStarted  # noqa: E402
-from engine.chat.storage import ConversationStore  # noqa: E402
-from engine.runtime.generate import TextDelta  # noqa: E402
-from engine.settings import Settings  # noqa: E402
+from desktop.chat.page import ChatPage
+from desktop.workers import InferenceThread
+from engine.chat.conversation import ReplyStarted
+from engine.chat.storage import ConversationStore
+from engine.runtime.generate import TextDelta
+from engine.settings import Settings
 
 ANSWER = ("Here is the plan:\n\n1. **Add** the numbers.\n2. Check with `python`.\n\n```python\ndef add(a, b):\n"
           "    return a + b\n```\n\n| a | b | sum |\n|---|---|-----|\n| 2 | 2 | 4 |\n\nSo $2 + 2 = \\boxed{4}$. ")
@@ -40,7 +40,7 @@ def stream_stall(app: QApplication, page: ChatPage, tokens: int = 1200, rate: fl
     msg = page.store.append(conv.id, "assistant", "", state="streaming")
     page._job = (None, None, conv.id)  # type: ignore[assignment]  # events arrive as from a running job
     page._on_events([ReplyStarted(conv.id, msg, page.store.append(conv.id, "user", "q"))])
-    words = (("Let me think about this carefully. " * 50).split() + ["\n</think>\n"] + (ANSWER * 20).split(" "))
+    words = ([*("Let me think about this carefully. " * 50).split(), "\n</think>\n", *(ANSWER * 20).split(" ")])
     gaps: list[float] = []
     beat = QElapsedTimer()
     beat.start()

@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from engine.store import InstalledModel, install  # noqa: E402
+from engine.store import InstalledModel, install
 
 ROOT = Path(__file__).resolve().parents[2]
 
