@@ -1,101 +1,146 @@
-"""The main window. For now: the model catalog with what this machine can run, and the hardware found.
-
-The chat window, settings and documents arrive with their issues; this window already uses only engine's public
-functions and keeps slow work (hardware probing) off the GUI thread.
-"""
+"""The main window: Chat, Models and Settings, with a welcome page until a model is installed."""
 
 from __future__ import annotations
 
+import os
 import sys
-import threading
+from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QHeaderView,
+    QHBoxLayout,
     QLabel,
+    QListWidget,
     QMainWindow,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
-    QVBoxLayout,
+    QStackedWidget,
     QWidget,
 )
 
+from desktop.chat.page import ChatPage
+from desktop.i18n import install_translator
+from desktop.models.page import ModelsPage
+from desktop.models.welcome import WelcomePage
+from desktop.settings.page import SettingsPage
+from desktop.theme import apply_theme
+from desktop.workers import BackgroundJobs, InferenceThread
 from engine import __version__
-from engine.catalog import load_catalog
-from engine.hardware import HardwareReport, fit, probe
-from engine.store import list_installed
+from engine.chat.storage import ConversationStore
+from engine.settings import Settings, load_settings
+from engine.store import list_installed, sweep_trash
+
+CHAT, MODELS, SETTINGS = range(3)
 
 
-class _Probe(QObject):
-    done = Signal(object)
-
-    def start(self) -> None:
-        threading.Thread(target=lambda: self.done.emit(probe()), daemon=True).start()
-
-
-def _table(headers: list[str]) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    table.verticalHeader().setVisible(False)
-    return table
+def tr(text: str) -> str:
+    return QCoreApplication.translate("MainWindow", text)
 
 
 class MainWindow(QMainWindow):
-    """Models and hardware tabs."""
+    """Navigation on the left, the pages on the right, the model and its speed in the status bar."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
+        self.settings = settings or load_settings()
         self.setWindowTitle(f"Ponder {__version__}")
-        self.resize(960, 600)
-        tabs = QTabWidget()
-        self.models = _table(["Model", "Parameters", "License", "Download", "int4 RAM", "Fits here", "Installed"])
-        self.hardware = _table(["Provider", "Works", "Reason"])
-        self.summary = QLabel("Looking at this computer's hardware…")
-        hw = QWidget()
-        layout = QVBoxLayout(hw)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.hardware)
-        tabs.addTab(self.models, "Models")
-        tabs.addTab(hw, "Hardware")
-        self.setCentralWidget(tabs)
-        self._fill_models(None)
-        self._probe = _Probe()
-        self._probe.done.connect(self._on_probe)
-        self._probe.start()
+        self.resize(1200, 780)
+        sweep_trash()
+        self.inference = InferenceThread()
+        self.jobs = BackgroundJobs()
+        self.store = ConversationStore()
+        self.store.mark_interrupted()
 
-    def _fill_models(self, report: HardwareReport | None) -> None:
-        installed = {m.manifest.source.get("catalog_id") for m in list_installed()}
-        catalog = load_catalog()
-        self.models.setRowCount(len(catalog))
-        for row, entry in enumerate(catalog):
-            needs = entry.needs["int4"]
-            fits = fit(needs.ram_bytes, needs.vram_bytes, report) if report else "…"
-            cells = [entry.name, f"{entry.params / 1e9:.1f} B", entry.license, f"{entry.download_bytes / 1e9:.1f} GB",
-                     f"{needs.ram_bytes / 1e9:.1f} GB", fits, "yes" if entry.id in installed else ""]
-            for col, text in enumerate(cells):
-                self.models.setItem(row, col, QTableWidgetItem(text))
+        self.nav = QListWidget()
+        self.nav.addItems([tr("Chat"), tr("Models"), tr("Settings")])
+        self.nav.setFixedWidth(130)
+        self.chat = ChatPage(self.store, self.inference, lambda: self.settings)
+        self.welcome = WelcomePage()
+        self.models = ModelsPage(self.jobs, lambda: self.settings)
+        self.settings_page = SettingsPage(self.settings, self.inference, self.jobs)
+        self.chat_stack = QStackedWidget()
+        self.chat_stack.addWidget(self.welcome)
+        self.chat_stack.addWidget(self.chat)
+        self.pages = QStackedWidget()
+        for page in (self.chat_stack, self.models, self.settings_page):
+            self.pages.addWidget(page)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
 
-    def _on_probe(self, report: HardwareReport) -> None:
-        cpu = report.cpu
-        self.summary.setText(f"{cpu.name}: {cpu.physical_cores} cores · RAM {report.ram_total_bytes / 1e9:.1f} GB · "
-                             f"GPUs: {', '.join(g.name for g in report.gpus) or 'none'} · "
-                             f"ONNX Runtime {report.onnxruntime}")
-        self.hardware.setRowCount(len(report.providers))
-        for row, status in enumerate(report.providers):
-            for col, text in enumerate([status.name, "yes" if status.works else "no", status.reason]):
-                item = QTableWidgetItem(text)
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                self.hardware.setItem(row, col, item)
-        self._fill_models(report)
+        self.status_model, self.status_speed, self.status_context = QLabel(), QLabel(), QLabel()
+        for label in (self.status_model, self.status_speed, self.status_context):
+            self.statusBar().addPermanentWidget(label)
+
+        self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.models.model_installed.connect(self._on_installed)
+        self.models.models_changed.connect(self._on_models_changed)
+        self.models.default_model_changed.connect(lambda _: self.chat.refresh_models())
+        self.models.hardware_ready.connect(self.welcome.set_report)
+        self.welcome.get_requested.connect(self._get)
+        self.welcome.show_all.connect(lambda: self.nav.setCurrentRow(MODELS))
+        self.settings_page.settings_changed.connect(self._on_settings)
+        self.chat.status.connect(self._on_status)
+        self.nav.setCurrentRow(CHAT)
+        self._on_models_changed()
+
+    def _on_models_changed(self) -> None:
+        self.chat.refresh_models()
+        self.chat_stack.setCurrentWidget(self.chat if list_installed() else self.welcome)
+
+    def _on_installed(self, name: str) -> None:
+        self._on_models_changed()
+        self.statusBar().showMessage(tr("{0} is ready.").format(name), 8000)
+        if self.pages.currentIndex() != SETTINGS:
+            self.nav.setCurrentRow(CHAT)
+
+    def _get(self, model_id: str, precision: str) -> None:
+        self.models.get(model_id, precision)
+        self.nav.setCurrentRow(MODELS)
+
+    def _on_settings(self, settings: Settings) -> None:
+        theme_changed = (settings.theme, settings.font_size) != (self.settings.theme, self.settings.font_size)
+        self.settings = settings
+        app = QApplication.instance()
+        if theme_changed and isinstance(app, QApplication):
+            apply_theme(app, settings.theme, settings.font_size)
+
+    def _on_status(self, info: dict[str, Any]) -> None:
+        if "provider" in info:
+            reason = f" — {info['provider_reason']}" if info.get("provider_reason") else ""
+            self.status_model.setText(f"{info.get('model', '')} · {info['provider'].upper()}{reason}")
+            self.status_model.setToolTip(info.get("provider_reason", ""))
+        if info.get("tokens_per_s"):
+            self.status_speed.setText(tr("{0:.1f} tokens/s").format(info["tokens_per_s"]))
+        if "context_size" in info:
+            self.status_context.setText(tr("context {0} / {1}").format(info["context_used"], info["context_size"]))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.chat.stop()
+        self.jobs.stop_all()
+        self.inference.stop()
+        self.store.close()
+        super().closeEvent(event)
 
 
 def main() -> int:
     """Start the application and show the main window."""
+    QCoreApplication.setApplicationName("Ponder")
     app = QApplication.instance() or QApplication(sys.argv)
-    window = MainWindow()
+    assert isinstance(app, QApplication)
+    settings = load_settings()
+    apply_theme(app, settings.theme, settings.font_size)
+    install_translator(app, settings.language)
+    window = MainWindow(settings)
     window.show()
+    smoke = os.environ.get("PONDER_EXIT_AFTER_MS")  # smoke tests and installers: open, then close cleanly
+    if smoke and smoke.isdigit():
+
+        def close() -> None:
+            print("ponder: window shown", flush=True)
+            window.close()
+
+        QTimer.singleShot(int(smoke), close)
     return int(app.exec())

@@ -1,23 +1,55 @@
-"""The window opens offscreen and shows the catalog and the hardware found."""
+"""The main window: welcome page until a model is installed, then the chat; `ponder` opens it."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
-import pytest
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from desktop.app import MainWindow
+from desktop.app import CHAT, MODELS, SETTINGS, MainWindow
+from engine.settings import Settings
+from engine.store import InstalledModel
 
 
-def test_main_window_lists_catalog_and_providers(qtbot: pytest.FixtureRequest) -> None:
-    window = MainWindow()
-    qtbot.addWidget(window)  # type: ignore[attr-defined]
+def test_first_run_shows_the_welcome_page(qtbot: Any) -> None:
+    window = MainWindow(Settings())
+    qtbot.addWidget(window)
     window.show()
-    assert window.models.rowCount() == 6
-    assert window.models.item(0, 0).text() == "DeepSeek-R1-Distill-Qwen-1.5B"
-    qtbot.waitUntil(lambda: window.hardware.rowCount() == 4, timeout=30000)  # type: ignore[attr-defined]
-    rows = {window.hardware.item(r, 0).text(): window.hardware.item(r, 1).text() for r in range(4)}
-    assert rows["CPUExecutionProvider"] == "yes"
-    assert window.models.item(0, 5).text() in ("fits", "slow", "won't fit")
+    assert window.chat_stack.currentWidget() is window.welcome
+    window.nav.setCurrentRow(MODELS)
+    assert window.pages.currentWidget() is window.models
+    window.nav.setCurrentRow(SETTINGS)
+    assert window.pages.currentWidget() is window.settings_page
+    window.close()
+
+
+def test_with_a_model_the_chat_opens_and_the_status_bar_reports(qtbot: Any, tiny_model: InstalledModel,
+                                                                screenshots: Path) -> None:
+    window = MainWindow(Settings(provider="cpu", temperature=0.0, max_tokens=80, context_length=512))
+    qtbot.addWidget(window)
+    window.show()
+    window.nav.setCurrentRow(CHAT)
+    assert window.chat_stack.currentWidget() is window.chat
+    assert window.chat.model_box.currentText() == "tiny"
+    with qtbot.waitSignal(window.chat.reply_finished, timeout=60000):
+        qtbot.keyClicks(window.chat.input, "What is 2+2?")
+        from PySide6.QtCore import Qt
+
+        qtbot.keyClick(window.chat.input, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "tokens/s" in window.status_speed.text(), timeout=5000)
+    assert "CPU" in window.status_model.text() and "/ 512" in window.status_context.text()
+    qtbot.wait(300)  # let the status bar lay out its new texts
+    window.grab().save(str(screenshots / "main-chat.png"))
+    window.close()
+
+
+def test_ponder_without_arguments_opens_the_window(tmp_path: Path) -> None:
+    ponder = Path(sys.executable).with_name("ponder")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PONDER_EXIT_AFTER_MS": "1500",
+           "PONDER_HOME": str(tmp_path)}
+    out = subprocess.run([str(ponder)], capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "ponder: window shown" in out.stdout
+    assert "Traceback" not in out.stderr
