@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         if "context_size" in info:
             self.status_context.setText(tr("context {0} / {1}").format(info["context_used"], info["context_size"]))
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.chat.stop()
         self.jobs.stop_all()
         self.inference.stop()
