@@ -6,6 +6,15 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[dev]"
+# Chinese screenshots need CJK fonts (Debian's fonts-noto-cjk); install them where we may.
+if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fontconfig) \
+            >/dev/null 2>&1 || echo "warning: could not install fonts-noto-cjk; Chinese text in screenshots shows as boxes"
+    else
+        echo "warning: fonts-noto-cjk is not installed; Chinese text in screenshots shows as boxes"
+    fi
+fi
 export QT_QPA_PLATFORM=offscreen
 echo "== import contract (engine never imports the GUI)"
 .venv/bin/lint-imports
