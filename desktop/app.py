@@ -33,10 +33,6 @@ from engine.store import list_installed, sweep_trash
 CHAT, MODELS, SETTINGS = range(3)
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("MainWindow", text)
-
-
 class MainWindow(QMainWindow):
     """Navigation on the left, the pages on the right, the model and its speed in the status bar."""
 
@@ -52,7 +48,7 @@ class MainWindow(QMainWindow):
         self.store.mark_interrupted()
 
         self.nav = QListWidget()
-        self.nav.addItems([tr("Chat"), tr("Models"), tr("Settings")])
+        self.nav.addItems([self.tr("Chat"), self.tr("Models"), self.tr("Settings")])
         self.nav.setFixedWidth(130)
         self.chat = ChatPage(self.store, self.inference, lambda: self.settings)
         self.welcome = WelcomePage()
@@ -92,7 +88,7 @@ class MainWindow(QMainWindow):
 
     def _on_installed(self, name: str) -> None:
         self._on_models_changed()
-        self.statusBar().showMessage(tr("{0} is ready.").format(name), 8000)
+        self.statusBar().showMessage(self.tr("{0} is ready.").format(name), 8000)
         if self.pages.currentIndex() != SETTINGS:
             self.nav.setCurrentRow(CHAT)
 
@@ -113,9 +109,9 @@ class MainWindow(QMainWindow):
             self.status_model.setText(f"{info.get('model', '')} · {info['provider'].upper()}{reason}")
             self.status_model.setToolTip(info.get("provider_reason", ""))
         if info.get("tokens_per_s"):
-            self.status_speed.setText(tr("{0:.1f} tokens/s").format(info["tokens_per_s"]))
+            self.status_speed.setText(self.tr("{0:.1f} tokens/s").format(info["tokens_per_s"]))
         if "context_size" in info:
-            self.status_context.setText(tr("context {0} / {1}").format(info["context_used"], info["context_size"]))
+            self.status_context.setText(self.tr("context {0} / {1}").format(info["context_used"], info["context_size"]))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.chat.stop()

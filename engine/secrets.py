@@ -36,11 +36,22 @@ def keyring_status() -> KeyringStatus:
     return KeyringStatus(True, name)
 
 
+_MEMORY: dict[str, str] = {}  # the fallback without a keyring: this process only, shared by every TokenStore
+
+
 class TokenStore:
     """Reads and writes the Hub token in the keyring, falling back to memory (and saying so) without one."""
 
-    def __init__(self) -> None:
-        self._memory: str | None = None
+    @property
+    def _memory(self) -> str | None:
+        return _MEMORY.get(HF_TOKEN_KEY)
+
+    @_memory.setter
+    def _memory(self, value: str | None) -> None:
+        if value is None:
+            _MEMORY.pop(HF_TOKEN_KEY, None)
+        else:
+            _MEMORY[HF_TOKEN_KEY] = value
 
     def get(self) -> str | None:
         """The saved token, the in-memory one, or ``$HF_TOKEN``; None if there is none."""

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -36,10 +36,6 @@ from engine.runtime.generate import ChatModel, Controls, Finished, GenerationCon
 from engine.runtime.sampling import SamplingParams
 from engine.settings import Settings
 from engine.store import list_installed
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ChatPage", text)
 
 
 class InputBox(QPlainTextEdit):
@@ -94,9 +90,9 @@ class ChatPage(QWidget):
     # layout ----------------------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.search = QLineEdit(placeholderText=tr("Search conversations"))
+        self.search = QLineEdit(placeholderText=self.tr("Search conversations"))
         self.search.textChanged.connect(lambda _: self.refresh_conversations())
-        self.new_button = QPushButton(tr("New chat"))
+        self.new_button = QPushButton(self.tr("New chat"))
         self.new_button.clicked.connect(self.new_conversation)
         self.conversations = QListWidget()
         self.conversations.currentItemChanged.connect(self._on_pick)
@@ -110,11 +106,11 @@ class ChatPage(QWidget):
         side_layout.addWidget(self.conversations)
 
         self.model_box = QComboBox()
-        self.model_box.setToolTip(tr("The model that answers"))
-        self.system_button = QPushButton(tr("System prompt…"))
+        self.model_box.setToolTip(self.tr("The model that answers"))
+        self.system_button = QPushButton(self.tr("System prompt…"))
         self.system_button.clicked.connect(self._edit_system_prompt)
         header = QHBoxLayout()
-        header.addWidget(QLabel(tr("Model:")))
+        header.addWidget(QLabel(self.tr("Model:")))
         header.addWidget(self.model_box, 1)
         header.addWidget(self.system_button)
 
@@ -125,25 +121,26 @@ class ChatPage(QWidget):
         self.view.setModel(self.model)
         self.delegate.action.connect(self._on_action)
 
-        self.answer_now_button = QPushButton(tr("Answer now"))
-        self.answer_now_button.setToolTip(tr("End the reasoning here; the model answers with what it has"))
+        self.answer_now_button = QPushButton(self.tr("Answer now"))
+        self.answer_now_button.setToolTip(self.tr("End the reasoning here; the model answers with what it has"))
         self.answer_now_button.clicked.connect(self.answer_now)
         self.answer_now_button.hide()
         self.warning = QLabel()
         self.warning.setStyleSheet("color: #c77700")
         self.warning.hide()
-        self.edit_label = QLabel(tr("Editing a message: Enter resends it (later messages are replaced), Esc cancels"))
+        self.edit_label = QLabel(self.tr("Editing a message: Enter resends it (later messages are replaced), "
+                                         "Esc cancels"))
         self.edit_label.hide()
         controls = QHBoxLayout()
         controls.addWidget(self.warning, 1)
         controls.addWidget(self.answer_now_button)
 
         self.input = InputBox()
-        self.input.setPlaceholderText(tr("Ask anything — Enter sends, Shift+Enter adds a line"))
+        self.input.setPlaceholderText(self.tr("Ask anything — Enter sends, Shift+Enter adds a line"))
         self.input.setFixedHeight(80)
         self.input.submitted.connect(self.submit)
         self.input.escaped.connect(self._cancel_edit)
-        self.send_button = QPushButton(tr("Send"))
+        self.send_button = QPushButton(self.tr("Send"))
         self.send_button.clicked.connect(self._send_or_stop)
         bottom = QHBoxLayout()
         bottom.addWidget(self.input, 1)
@@ -185,7 +182,7 @@ class ChatPage(QWidget):
         self.input.setEnabled(ready)
         self.send_button.setEnabled(ready)
         if not ready:
-            self.input.setPlaceholderText(tr("Install a model first (Models page)"))
+            self.input.setPlaceholderText(self.tr("Install a model first (Models page)"))
 
     def refresh_conversations(self) -> None:
         """Reload the sidebar (search applied), keeping the selection."""
@@ -227,17 +224,17 @@ class ChatPage(QWidget):
             return
         conv_id = item.data(Qt.ItemDataRole.UserRole)
         menu = QMenu(self)
-        menu.addAction(tr("Rename…"), lambda: self.rename(conv_id))
-        menu.addAction(tr("Export as Markdown…"), lambda: self.export(conv_id, "md"))
-        menu.addAction(tr("Export as JSON…"), lambda: self.export(conv_id, "json"))
+        menu.addAction(self.tr("Rename…"), lambda: self.rename(conv_id))
+        menu.addAction(self.tr("Export as Markdown…"), lambda: self.export(conv_id, "md"))
+        menu.addAction(self.tr("Export as JSON…"), lambda: self.export(conv_id, "json"))
         menu.addSeparator()
-        menu.addAction(tr("Delete"), lambda: self.delete(conv_id))
+        menu.addAction(self.tr("Delete"), lambda: self.delete(conv_id))
         menu.exec(self.conversations.mapToGlobal(pos))
 
     def rename(self, conversation_id: str, title: str | None = None) -> None:
         """Rename a conversation (asks when ``title`` is None)."""
         if title is None:
-            title, ok = QInputDialog.getText(self, tr("Rename"), tr("Title:"),
+            title, ok = QInputDialog.getText(self, self.tr("Rename"), self.tr("Title:"),
                                              text=self.store.get(conversation_id).title)
             if not ok:
                 return
@@ -247,7 +244,7 @@ class ChatPage(QWidget):
 
     def delete(self, conversation_id: str, confirm: bool = True) -> None:
         """Delete a conversation (after asking)."""
-        if confirm and QMessageBox.question(self, tr("Delete"), tr("Delete this conversation?")) != \
+        if confirm and QMessageBox.question(self, self.tr("Delete"), self.tr("Delete this conversation?")) != \
                 QMessageBox.StandardButton.Yes:
             return
         if self._job is not None and self._job[2] == conversation_id:
@@ -261,7 +258,7 @@ class ChatPage(QWidget):
     def export(self, conversation_id: str, kind: str, path: Path | None = None) -> None:
         """Write a conversation as Markdown or JSON (asks where when ``path`` is None)."""
         if path is None:
-            name, _ = QFileDialog.getSaveFileName(self, tr("Export"), f"conversation.{kind}")
+            name, _ = QFileDialog.getSaveFileName(self, self.tr("Export"), f"conversation.{kind}")
             if not name:
                 return
             path = Path(name)
@@ -273,8 +270,8 @@ class ChatPage(QWidget):
             self.new_conversation()
         assert self.conversation_id is not None
         conv = self.store.get(self.conversation_id)
-        text, ok = QInputDialog.getMultiLineText(self, tr("System prompt"),
-                                                 tr("For this conversation only:"), conv.system_prompt)
+        text, ok = QInputDialog.getMultiLineText(self, self.tr("System prompt"),
+                                                 self.tr("For this conversation only:"), conv.system_prompt)
         if ok:
             self.store.update(conv.id, system_prompt=text)
 
@@ -341,7 +338,7 @@ class ChatPage(QWidget):
         worker.failed.connect(self._on_failed)
         for signal in (worker.finished, worker.failed, worker.cancelled):
             signal.connect(self._on_done)
-        self.send_button.setText(tr("Stop"))
+        self.send_button.setText(self.tr("Stop"))
         self.warning.hide()
         self.inference.submit(worker)
 
@@ -393,7 +390,7 @@ class ChatPage(QWidget):
                 self.status.emit({"tokens_per_s": event.tokens_per_s})
             elif isinstance(event, Notice):
                 if event.kind == "loop_detected":
-                    self._live.notice = tr("The reasoning is going in circles. Press “Answer now” or Stop.")
+                    self._live.notice = self.tr("The reasoning is going in circles. Press “Answer now” or Stop.")
                     self.warning.setText(self._live.notice)
                     self.warning.show()
                 else:
@@ -424,7 +421,7 @@ class ChatPage(QWidget):
                 self._render_live(touched)
 
     def _on_failed(self, message: str) -> None:
-        QMessageBox.warning(self, tr("The reply failed"), message)
+        QMessageBox.warning(self, self.tr("The reply failed"), message)
 
     def _on_done(self, *_: Any) -> None:
         self._job = None
@@ -435,7 +432,7 @@ class ChatPage(QWidget):
             self.model.changed(self._live)
         self._live = None
         self.answer_now_button.hide()
-        self.send_button.setText(tr("Send"))
+        self.send_button.setText(self.tr("Send"))
         self.refresh_conversations()
 
     def _render_live(self, row: Row | None = None) -> None:

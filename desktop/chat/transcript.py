@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QAbstractListModel,
     QCoreApplication,
     QEvent,
@@ -30,11 +31,23 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate,
 from desktop.chat.render import render_markdown
 
 MARGIN = 10
-ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-def tr(text: str) -> str:
+def _t(text: str) -> str:
+    """The transcript's texts in the person's language (context "Transcript")."""
     return QCoreApplication.translate("Transcript", text)
+
+
+# listed literally so lupdate extracts them
+_TEXTS = (
+    QT_TRANSLATE_NOOP("Transcript", "Thinking… {0} s"), QT_TRANSLATE_NOOP("Transcript", "Reasoning (unfinished)"),
+    QT_TRANSLATE_NOOP("Transcript", "Reasoning"), QT_TRANSLATE_NOOP("Transcript", "Thought for {0} s"),
+    QT_TRANSLATE_NOOP("Transcript", "You"), QT_TRANSLATE_NOOP("Transcript", "Assistant"),
+    QT_TRANSLATE_NOOP("Transcript", "Interrupted"), QT_TRANSLATE_NOOP("Transcript", "Stopped"),
+    QT_TRANSLATE_NOOP("Transcript", "Copy"), QT_TRANSLATE_NOOP("Transcript", "Edit"),
+    QT_TRANSLATE_NOOP("Transcript", "Regenerate"),
+)
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 @dataclass
@@ -68,11 +81,13 @@ class Row:
 
 def _reasoning_header(row: Row) -> str:
     if row.thinking:
-        return tr("Thinking… {0} s").format(int(time.monotonic() - row.started))
+        return _t("Thinking… {0} s").format(int(time.monotonic() - row.started))
     seconds = row.reasoning_s if row.reasoning_s is not None else row.stats.get("reasoning_s")
     if row.stats.get("reasoning_unfinished") or (not row.streaming and not row.content and row.state != "complete"):
-        return tr("Reasoning (unfinished)")
-    return tr("Thought for {0} s").format(round(seconds)) if seconds is not None else tr("Reasoning")
+        return _t("Reasoning (unfinished)")
+    if seconds is None:
+        return _t("Reasoning")
+    return _t("Thought for {0} s").format(round(seconds))
 
 
 def message_html(row: Row, palette: QPalette) -> tuple[str, list[str]]:
@@ -81,8 +96,9 @@ def message_html(row: Row, palette: QPalette) -> tuple[str, list[str]]:
     dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
     code_bg = "#2b2b2b" if dark else "#f2f2f2"
     style = "monokai" if dark else "default"
-    who = tr("You") if row.role == "user" else (tr("Assistant") + (f" · {html.escape(row.model)}" if row.model
-                                                                  else ""))
+    who = _t("You") if row.role == "user" else _t("Assistant")
+    if row.role == "assistant" and row.model:
+        who += f" · {html.escape(row.model)}"
     parts = [f"<p><b>{who}</b></p>"]
     codes: list[str] = []
     if row.role == "assistant" and (row.reasoning.strip() or row.thinking):
@@ -101,14 +117,14 @@ def message_html(row: Row, palette: QPalette) -> tuple[str, list[str]]:
     if row.notice:
         parts.append(f'<p style="color:#c77700">⚠ {html.escape(row.notice)}</p>')
     if row.state in ("interrupted", "cancelled") and not row.streaming:
-        label = tr("Interrupted") if row.state == "interrupted" else tr("Stopped")
+        label = _t("Interrupted") if row.state == "interrupted" else _t("Stopped")
         parts.append(f'<p style="color:{dim}"><i>{label}</i></p>')
     if not row.streaming:
-        actions = [f'<a href="ponder:copy/{row.id}">{tr("Copy")}</a>']
+        actions = [f'<a href="ponder:copy/{row.id}">{_t("Copy")}</a>']
         if row.role == "user":
-            actions.append(f'<a href="ponder:edit/{row.id}">{tr("Edit")}</a>')
+            actions.append(f'<a href="ponder:edit/{row.id}">{_t("Edit")}</a>')
         else:
-            actions.append(f'<a href="ponder:regenerate/{row.id}">{tr("Regenerate")}</a>')
+            actions.append(f'<a href="ponder:regenerate/{row.id}">{_t("Regenerate")}</a>')
         parts.append(f'<p style="font-size:small">{" · ".join(actions)}</p>')
     return "".join(parts), codes
 
