@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.models.model_installed.connect(self._on_installed)
         self.models.models_changed.connect(self._on_models_changed)
-        self.models.default_model_changed.connect(lambda _: self.chat.refresh_models())
+        self.models.default_model_changed.connect(self._on_default_model)
         self.models.hardware_ready.connect(self.welcome.set_report)
         self.welcome.get_requested.connect(self._get)
         self.welcome.show_all.connect(lambda: self.nav.setCurrentRow(MODELS))
@@ -91,6 +91,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.tr("{0} is ready.").format(name), 8000)
         if self.pages.currentIndex() != SETTINGS:
             self.nav.setCurrentRow(CHAT)
+
+    def _on_default_model(self, _name: str) -> None:
+        self.settings = load_settings()  # the Models page saved it; keep this copy in step
+        self.chat.refresh_models()
 
     def _get(self, model_id: str, precision: str) -> None:
         self.models.get(model_id, precision)
@@ -115,6 +119,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.chat.stop()
+        self.models.pause_all()  # downloads and conversions resume next time
         self.jobs.stop_all()
         self.inference.stop()
         self.store.close()

@@ -1,0 +1,401 @@
+"""The Models page: the catalog with what fits this computer, downloads in progress, the installed models, and
+converting a local Hugging Face folder. Slow work (hardware probe, pulls, conversions, deletes) runs on
+BackgroundJobs; this page only calls engine's public functions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Generator
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.models.downloads import Job, JobPanel, JobSpec, fmt_bytes, load_pending
+from desktop.workers import BackgroundJobs, GeneratorWorker
+from engine.catalog import CatalogEntry, find_entry, load_catalog
+from engine.convert.pipeline import inspect_checkpoint
+from engine.errors import PonderError
+from engine.hardware import HardwareReport, probe
+from engine.paths import check_model_name
+from engine.recommend import auto_provider, download_bytes, expected_decode_tokens_per_s, fit_badge
+from engine.settings import Settings, save_settings
+from engine.store import InstalledModel, delete, list_installed
+
+BADGE_STYLE = {"fits": "#2e7d32", "slow": "#ef6c00", "won't fit": "#c62828"}
+PRECISIONS = ("int4", "fp16")
+
+
+def call_in_background(fn: Callable[..., Any], *args: Any) -> Callable[[], Generator[None, None, Any]]:
+    """A GeneratorWorker factory that runs ``fn(*args)`` on the worker's thread and returns its result."""
+    def run() -> Generator[None, None, Any]:
+        result = fn(*args)
+        yield from ()
+        return result
+    return run
+
+
+def table(headers: list[str]) -> QTableWidget:
+    """A read-only table sized to its contents."""
+    view = QTableWidget(0, len(headers))
+    view.setHorizontalHeaderLabels(headers)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    view.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+    view.verticalHeader().setVisible(False)
+    view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return view
+
+
+class ModelsPage(QWidget):
+    """Catalog, downloads and installed models."""
+
+    model_installed = Signal(str)
+    models_changed = Signal()
+    hardware_ready = Signal(object)
+    default_model_changed = Signal(str)
+
+    def __init__(self, jobs: BackgroundJobs, settings: Callable[[], Settings], parent: QWidget | None = None, *,
+                 probe_fn: Callable[[], HardwareReport] = probe) -> None:
+        super().__init__(parent)
+        self._jobs, self._settings = jobs, settings
+        self._report: HardwareReport | None = None
+        self._catalog: list[CatalogEntry] = []
+        self._workers: list[GeneratorWorker] = []  # kept until the page goes: their threads may still be ending
+        self._queued: list[tuple[str, str, str, str]] = []  # (kind, model, precision, path) awaiting the probe
+        self._default: str | None = None
+        self._installed_shown: object = None
+        self.job_list: dict[str, Job] = {}
+        self.panels: dict[str, JobPanel] = {}
+        self.badges: dict[tuple[str, str], QLabel] = {}
+        self.get_buttons: dict[str, QToolButton] = {}
+        self.summary = QLabel(self.tr("Looking at this computer's hardware…"))
+        self.summary.setWordWrap(True)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color:#c62828")
+        self.status.hide()
+        self.downloads = QGroupBox(self.tr("Downloads"))
+        self._downloads_layout = QVBoxLayout(self.downloads)
+        self.catalog_table = table([self.tr("Model"), self.tr("Parameters"), self.tr("License"), self.tr("Download"),
+                                    "int4", "fp16", ""])
+        self.installed_table = table([self.tr("Name"), self.tr("Precision"), self.tr("Provider"), self.tr("Size"),
+                                      "", ""])
+        self.add_folder_button = QPushButton(self.tr("Add a local Hugging Face folder…"))
+        self.add_folder_button.clicked.connect(self.add_local_folder)
+        catalog_box, installed_box = QGroupBox(self.tr("Available models")), QGroupBox(self.tr("Installed models"))
+        note = QLabel(self.tr("Speeds shown in tooltips are estimates for this computer."))
+        note.setStyleSheet("color:gray")
+        catalog_layout = QVBoxLayout(catalog_box)
+        catalog_layout.addWidget(self.catalog_table)
+        catalog_layout.addWidget(note)
+        installed_layout = QVBoxLayout(installed_box)
+        installed_layout.addWidget(self.installed_table)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.add_folder_button)
+        installed_layout.addLayout(row)
+        layout = QVBoxLayout(self)
+        for widget in (self.summary, self.status, self.downloads, catalog_box, installed_box):
+            layout.addWidget(widget)
+        layout.setStretch(3, 3)
+        layout.setStretch(4, 2)
+        try:
+            self._catalog = load_catalog()
+        except PonderError as err:
+            self._show_status(str(err))
+        self._build_catalog()
+        self.refresh()
+        for spec in load_pending():
+            self._add_job(spec)
+        self._update_downloads_box()
+        self._run(call_in_background(probe_fn), self._on_probe)
+
+    # ----- public API
+    @property
+    def report(self) -> HardwareReport | None:
+        """The hardware probe's result, once it is in."""
+        return self._report
+
+    def get(self, model_id: str, precision: str = "int4") -> None:
+        """Download and install catalog model ``model_id`` at ``precision``; returns at once (progress shows in the
+        Downloads box; ``model_installed`` is emitted at the end)."""
+        if self._settings().offline:
+            self._show_status(self.tr("Offline mode is on: downloads are off. Turn it off in Settings."))
+            return
+        self._start("pull", model_id, precision, "")
+
+    def convert_folder(self, path: Path, name: str, precision: str = "int4") -> None:
+        """Convert the checkpoint folder ``path`` and install it as ``name``; returns at once."""
+        try:
+            check_model_name(name)
+            if name in {m.name for m in list_installed()}:
+                raise PonderError(self.tr("A model named {0} is already installed.").format(name),
+                                  self.tr("Choose another name."))
+            inspect_checkpoint(path)
+        except PonderError as err:
+            QMessageBox.warning(self, self.tr("Cannot convert this folder"), str(err))
+            return
+        self._start("convert", name, precision, str(path))
+
+    def pause_all(self) -> None:
+        """Pause every running job (before the app closes; they resume next time)."""
+        for job in self.job_list.values():
+            job.pause()
+
+    @Slot()
+    def refresh(self) -> None:
+        """Re-read the installed models and settings, and redraw."""
+        self._fill_catalog()
+        self._fill_installed()
+        offline = self._settings().offline
+        for panel in self.panels.values():
+            panel.set_offline(offline)
+
+    # ----- jobs
+    def _provider(self) -> str | None:
+        chosen = self._settings().provider
+        if chosen != "auto":
+            return chosen
+        return auto_provider(self._report) if self._report is not None else None
+
+    def _start(self, kind: str, model: str, precision: str, path: str) -> None:
+        provider = self._provider()
+        if provider is None:
+            self._queued.append((kind, model, precision, path))
+            self._show_status(self.tr("Waiting for the hardware check to choose where the model runs…"), error=False)
+            return
+        try:
+            model_id = find_entry(model, self._catalog).id if kind == "pull" else model
+        except PonderError as err:
+            self._show_status(str(err))
+            return
+        spec = JobSpec(kind, model_id, precision, provider, path)
+        job = self.job_list.get(spec.key) or self._add_job(spec)
+        self.status.hide()
+        job.start()
+        self._fill_catalog()
+
+    def _add_job(self, spec: JobSpec) -> Job:
+        job = Job(spec, self._jobs, self._settings, lambda me: [j for j in self.job_list.values() if j is not me],
+                  self)
+        panel = JobPanel(job)
+        panel.set_offline(self._settings().offline)
+        self.job_list[spec.key], self.panels[spec.key] = job, panel
+        self._downloads_layout.addWidget(panel)
+        job.installed.connect(self._on_installed)
+        job.changed.connect(self._fill_catalog)
+        job.ended.connect(partial(self._on_job_ended, spec.key))
+        self._update_downloads_box()
+        return job
+
+    def _on_job_ended(self, key: str) -> None:
+        self.job_list.pop(key, None)
+        panel = self.panels.pop(key, None)
+        if panel is not None:
+            panel.hide()
+            panel.deleteLater()
+        self._update_downloads_box()
+        self.refresh()
+
+    def _update_downloads_box(self) -> None:
+        self.downloads.setVisible(bool(self.panels))
+
+    @Slot(object)
+    def _on_installed(self, model: InstalledModel) -> None:
+        self.refresh()
+        self.model_installed.emit(model.name)
+        self.models_changed.emit()
+
+    def _run(self, factory: Callable[[], Generator[Any, None, Any]], done: Callable[[Any], None]) -> None:
+        worker = GeneratorWorker(factory)
+        worker.finished.connect(done)
+        worker.failed.connect(self._show_status)
+        self._workers.append(worker)
+        self._jobs.start(worker)
+
+    @Slot(object)
+    def _on_probe(self, report: HardwareReport) -> None:
+        self._report = report
+        cpu, provider = report.cpu, auto_provider(report)
+        gpus = ", ".join(g.name for g in report.gpus) or self.tr("none")
+        where = {"cuda": "CUDA", "dml": "DirectML"}.get(provider, self.tr("the CPU"))
+        self.summary.setText(self.tr("{0} · {1} cores · {2} memory ({3} free) · GPU: {4} · models run on {5}").format(
+            cpu.name, cpu.physical_cores, fmt_bytes(report.ram_total_bytes), fmt_bytes(report.ram_available_bytes),
+            gpus, where))
+        self._fill_catalog()
+        self.hardware_ready.emit(report)
+        queued, self._queued = self._queued, []
+        for kind, model, precision, path in queued:
+            self._start(kind, model, precision, path)
+
+    @Slot(str)
+    def _show_status(self, message: str, error: bool = True) -> None:
+        self.status.setStyleSheet("color:#c62828" if error else "color:gray")
+        self.status.setText(message)
+        self.status.show()
+
+    # ----- catalog table
+    def _build_catalog(self) -> None:
+        """One row per catalog entry with its badges and Get button; :meth:`_fill_catalog` updates them."""
+        self.catalog_table.setRowCount(len(self._catalog))
+        for row, entry in enumerate(self._catalog):
+            params = f"{entry.params / 1e9:.1f} B" if entry.params >= 1e8 else f"{entry.params / 1e6:.1f} M"
+            for col, text in enumerate([entry.name, params, entry.license, ""]):
+                item = QTableWidgetItem(text)
+                item.setToolTip(entry.license if col == 2 else entry.description)
+                self.catalog_table.setItem(row, col, item)
+            for col, precision in ((4, "int4"), (5, "fp16")):
+                badge = QLabel()
+                badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.badges[(entry.id, precision)] = badge
+                self.catalog_table.setCellWidget(row, col, badge)
+            button = QToolButton()
+            button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+            menu = QMenu(button)
+            for precision in PRECISIONS:
+                action = menu.addAction(self.tr("Get {0}").format(precision))
+                action.triggered.connect(lambda _=False, m=entry.id, p=precision: self.get(m, p))
+            button.setMenu(menu)
+            button.clicked.connect(lambda _=False, m=entry.id: self.get(m, "int4"))
+            self.get_buttons[entry.id] = button
+            self.catalog_table.setCellWidget(row, 6, button)
+        header = self.catalog_table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((2, 150), (4, 90), (5, 90), (6, 130)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            self.catalog_table.setColumnWidth(col, width)
+
+    def _set_badge(self, label: QLabel, entry: CatalogEntry, precision: str) -> None:
+        if self._report is None:
+            label.setText("…")
+            label.setToolTip(self.tr("Checking this computer…"))
+            return
+        verdict = fit_badge(entry, precision, self._report)
+        label.setText({"fits": self.tr("fits"), "slow": self.tr("slow"), "won't fit": self.tr("won't fit")}[verdict])
+        label.setProperty("verdict", verdict)
+        label.setStyleSheet(f"QLabel {{ color: white; background: {BADGE_STYLE[verdict]}; border-radius: 6px; "
+                            "padding: 1px 8px; margin: 2px; }")
+        speed = expected_decode_tokens_per_s(entry, precision, self._report)
+        if precision == "fp16" and auto_provider(self._report) not in ("cuda", "dml"):
+            label.setToolTip(self.tr("fp16 needs a CUDA or DirectML GPU."))
+        elif speed > 0:
+            label.setToolTip(self.tr("About {0} tokens/s on this computer (estimate).").format(round(speed)))
+        else:
+            label.setToolTip(self.tr("Not enough memory on this computer."))
+
+    @Slot()
+    def _fill_catalog(self) -> None:
+        installed = {(m.manifest.source.get("catalog_id"), m.manifest.precision) for m in list_installed()}
+        jobs = {j.spec.model: j for j in self.job_list.values() if j.spec.kind == "pull"}
+        offline = self._settings().offline
+        provider = self._provider()
+        for row, entry in enumerate(self._catalog):
+            size = download_bytes(entry, "int4", provider) if provider else entry.download_bytes
+            size_item = self.catalog_table.item(row, 3)
+            if size_item is not None:
+                size_item.setText(fmt_bytes(size))
+            for precision in PRECISIONS:
+                self._set_badge(self.badges[(entry.id, precision)], entry, precision)
+            button = self.get_buttons[entry.id]
+            text, enabled, tip = self.tr("Get"), True, self.tr("Download and install (int4); the menu has fp16.")
+            if offline:
+                enabled, tip = False, self.tr("Offline mode is on: turn it off in Settings to download models.")
+            elif (entry.id, "int4") in installed:
+                text, tip = self.tr("Installed"), self.tr("Installed. Use the menu to get another precision.")
+            elif entry.id in jobs and jobs[entry.id].state in ("running", "pausing", "cancelling"):
+                text, enabled, tip = self.tr("Downloading…"), False, ""
+            elif entry.id in jobs:
+                text, tip = self.tr("Resume"), self.tr("Continue the download where it stopped.")
+            button.setText(text)
+            button.setEnabled(enabled)
+            button.setToolTip(tip)
+
+    # ----- installed table
+    def _default_name(self) -> str:
+        return self._default if self._default is not None else self._settings().default_model
+
+    def _fill_installed(self) -> None:
+        models = list_installed()
+        shown = ([(m.name, m.manifest.size_bytes) for m in models], self._default_name())
+        if shown == self._installed_shown:
+            return  # unchanged: keep the widgets
+        self._installed_shown = shown
+        self.installed_table.setRowCount(len(models))
+        default = self._default_name()
+        for row, model in enumerate(models):
+            m = model.manifest
+            for col, text in enumerate([model.name, m.precision, ", ".join(m.providers), fmt_bytes(m.size_bytes)]):
+                self.installed_table.setItem(row, col, QTableWidgetItem(text))
+            default_button = QPushButton(self.tr("Default") if model.name == default else self.tr("Set as default"))
+            default_button.setEnabled(model.name != default)
+            default_button.clicked.connect(lambda _=False, n=model.name: self.set_default(n))
+            delete_button = QPushButton(self.tr("Delete"))
+            delete_button.setObjectName(f"delete-{model.name}")
+            delete_button.clicked.connect(lambda _=False, n=model.name: self.delete_model(n))
+            self.installed_table.setCellWidget(row, 4, default_button)
+            self.installed_table.setCellWidget(row, 5, delete_button)
+        header = self.installed_table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        if not models:
+            self.installed_table.setRowCount(1)
+            self.installed_table.setItem(0, 0, QTableWidgetItem(self.tr("No models yet: get one above.")))
+
+    def set_default(self, name: str) -> None:
+        """Make ``name`` the model new chats use (saved in settings; ``default_model_changed`` is emitted)."""
+        self._default = name
+        save_settings(replace(self._settings(), default_model=name))
+        self.default_model_changed.emit(name)
+        self._fill_installed()
+
+    def delete_model(self, name: str) -> None:
+        """Ask, then delete the installed model ``name`` in the background."""
+        answer = QMessageBox.question(self, self.tr("Delete model"),
+                                      self.tr("Delete {0}? Its files are removed from this computer.").format(name))
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        if name == self._default_name():
+            self.set_default("")
+        self._run(call_in_background(delete, name), self._on_deleted)
+
+    @Slot(object)
+    def _on_deleted(self, _: object) -> None:
+        self.refresh()
+        self.models_changed.emit()
+
+    def add_local_folder(self) -> None:
+        """Ask for a checkpoint folder and a name, then convert it."""
+        path = QFileDialog.getExistingDirectory(self, self.tr("Choose a Hugging Face checkpoint folder"))
+        if not path:
+            return
+        suggested = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(path).name).strip("-.") or "local-model"
+        name, ok = QInputDialog.getText(self, self.tr("Name the model"), self.tr("Install it as:"), text=suggested)
+        if ok and name.strip():
+            self.convert_folder(Path(path), name.strip())
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Settings (offline mode) may have changed while the page was hidden."""
+        super().showEvent(event)
+        self.refresh()

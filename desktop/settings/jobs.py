@@ -1,0 +1,84 @@
+"""Run a function or generator off the GUI thread and get its results back on the GUI thread.
+
+Each job keeps its worker alive until the worker ends (a worker dropped while its thread runs would crash), and
+calls back only while the widget that asked for it still exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QObject, Slot
+
+from desktop.workers import BackgroundJobs, GeneratorFactory, GeneratorWorker, InferenceThread
+
+_LIVE: set[_Job] = set()
+
+
+def call(fn: Callable[[], Any]) -> GeneratorFactory:
+    """A generator factory whose generator yields nothing and returns ``fn()``."""
+
+    def gen() -> Generator[Any, None, Any]:
+        yield from ()
+        return fn()
+
+    return gen
+
+
+class _Job(QObject):
+    """Lives on the GUI thread, so the worker's queued signals land here and reach the callbacks there."""
+
+    def __init__(self, worker: GeneratorWorker, owner: QObject, on_done: Callable[[Any], None],
+                 on_fail: Callable[[str], None], on_items: Callable[[list[Any]], None] | None) -> None:
+        super().__init__()
+        self.worker = worker
+        self._owner = owner
+        self._on_done, self._on_fail, self._on_items = on_done, on_fail, on_items
+        worker.yielded.connect(self._items)
+        worker.finished.connect(self._finished)
+        worker.failed.connect(self._failed)
+        worker.cancelled.connect(self._cancelled)
+
+    def _alive(self) -> bool:
+        return shiboken6.isValid(self._owner)
+
+    @Slot(list)
+    def _items(self, items: list[Any]) -> None:
+        if self._on_items is not None and self._alive():
+            self._on_items(items)
+
+    @Slot(object)
+    def _finished(self, result: Any) -> None:
+        _LIVE.discard(self)
+        if self._alive():
+            self._on_done(result)
+
+    @Slot(str)
+    def _failed(self, message: str) -> None:
+        _LIVE.discard(self)
+        if self._alive():
+            self._on_fail(message)
+
+    @Slot()
+    def _cancelled(self) -> None:
+        _LIVE.discard(self)
+
+
+def run_background(jobs: BackgroundJobs, owner: QObject, factory: GeneratorFactory,
+                   on_done: Callable[[Any], None], on_fail: Callable[[str], None],
+                   on_items: Callable[[list[Any]], None] | None = None) -> GeneratorWorker:
+    """Run ``factory``'s generator on a background thread (work that opens no model session)."""
+    job = _Job(GeneratorWorker(factory), owner, on_done, on_fail, on_items)
+    _LIVE.add(job)
+    return jobs.start(job.worker)
+
+
+def run_inference(inference: InferenceThread, owner: QObject, factory: GeneratorFactory,
+                  on_done: Callable[[Any], None], on_fail: Callable[[str], None],
+                  on_items: Callable[[list[Any]], None] | None = None) -> GeneratorWorker:
+    """Run ``factory``'s generator on the inference thread (anything that opens an ONNX Runtime session)."""
+    job = _Job(GeneratorWorker(factory), owner, on_done, on_fail, on_items)
+    _LIVE.add(job)
+    return inference.submit(job.worker)

@@ -1,0 +1,1063 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name></name>
+    <message>
+        <location filename="../../desktop/chat/page.py" line="+91"/>
+        <source>Search conversations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>New chat</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>The model that answers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>System prompt…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Model:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Answer now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>End the reasoning here; the model answers with what it has</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Editing a message: Enter resends it (later messages are replaced), Esc cancels</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Ask anything — Enter sends, Shift+Enter adds a line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+288"/>
+        <source>Send</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-246"/>
+        <source>Install a model first (Models page)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+42"/>
+        <source>Rename…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export as Markdown…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export as JSON…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+16"/>
+        <source>Delete</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-10"/>
+        <source>Rename</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Title:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Delete this conversation?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>System prompt</source>
+        <translation type="unfinished">系统提示词</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>For this conversation only:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+67"/>
+        <source>Stop</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+52"/>
+        <source>The reasoning is going in circles. Press “Answer now” or Stop.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>The reply failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop/chat/transcript.py" line="+71"/>
+        <source>Thinking… {0} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Reasoning (unfinished)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Thought for {0} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Reasoning</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>You</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Assistant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Interrupted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Stopped</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>AppearanceSection</name>
+    <message>
+        <location filename="../../desktop/settings/sections.py" line="+288"/>
+        <location line="+9"/>
+        <source>Same as the system</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <location line="-9"/>
+        <source>Light</source>
+        <translation>浅色</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dark</source>
+        <translation>深色</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Theme</source>
+        <translation>主题</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> pt</source>
+        <translation> 磅</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Text size</source>
+        <translation>文字大小</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The new language takes effect when Ponder restarts.</source>
+        <translation>新的语言将在 Ponder 重新启动后生效。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Display</source>
+        <translation>显示</translation>
+    </message>
+</context>
+<context>
+    <name>GenerationSection</name>
+    <message>
+        <location line="-243"/>
+        <source>Higher is more varied, lower more focused; 0 always picks the most likely word.</source>
+        <translation>越高越多样，越低越专注；为 0 时总是选择最可能的词。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Only the most likely words that together reach this probability are considered.</source>
+        <translation>只考虑累计概率达到此值的最可能的词。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The longest reply, thinking included, in tokens.</source>
+        <translation>回复（含思考过程）的最大长度，以词元计。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>How much of the conversation the model sees, in tokens; longer needs more memory.</source>
+        <translation>模型能看到的对话长度，以词元计；越长需要的内存越多。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Temperature</source>
+        <translation>温度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Top-p</source>
+        <translation>Top-p</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Maximum reply length</source>
+        <translation>最大回复长度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Context length</source>
+        <translation>上下文长度</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Optional instructions the model gets at the start of every new conversation.</source>
+        <translation>可选：每个新对话开始时给模型的指示。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>System prompt</source>
+        <translation>系统提示词</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Restore defaults</source>
+        <translation>恢复默认值</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Defaults for new conversations</source>
+        <translation>新对话的默认设置</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A conversation can change these for itself in the chat window.</source>
+        <translation>每个对话都可以在聊天窗口中单独修改这些设置。</translation>
+    </message>
+</context>
+<context>
+    <name>HardwareSection</name>
+    <message>
+        <location filename="../../desktop/settings/hardware.py" line="+84"/>
+        <source>Processor</source>
+        <translation>处理器</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Cores</source>
+        <translation>核心</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Instruction sets</source>
+        <translation>指令集</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Memory</source>
+        <translation>内存</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Graphics</source>
+        <translation>显卡</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>System</source>
+        <translation>系统</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Checking…</source>
+        <translation>正在检查…</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>This computer</source>
+        <translation>这台电脑</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Check again</source>
+        <translation>重新检查</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>ONNX Runtime providers</source>
+        <translation>ONNX Runtime 执行提供程序</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Automatic (best available)</source>
+        <translation>自动（最佳可用）</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>NVIDIA CUDA</source>
+        <translation>NVIDIA CUDA</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>DirectML (Windows GPUs)</source>
+        <translation>DirectML（Windows 显卡）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Core ML (Apple)</source>
+        <translation>Core ML（Apple）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Run models on</source>
+        <translation>运行模型的设备</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>How many CPU threads a model uses; 0 = one per physical core.</source>
+        <translation>模型使用的 CPU 线程数；0 = 每个物理核心一个。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>CPU threads</source>
+        <translation>CPU 线程数</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Where models run</source>
+        <translation>模型在哪里运行</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+11"/>
+        <source>Speed test</source>
+        <translation>速度测试</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Could not look at the hardware: {error}</source>
+        <translation>无法检查硬件：{error}</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>{physical} physical, {logical} logical</source>
+        <translation>{physical} 个物理核心，{logical} 个逻辑核心</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>none of note</source>
+        <translation>无特别指令集</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{total} in total, {free} available</source>
+        <translation>共 {total}，可用 {free}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>No supported GPU found</source>
+        <translation>未找到受支持的显卡</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{os}, ONNX Runtime {version}</source>
+        <translation>{os}，ONNX Runtime {version}</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>✓ Works</source>
+        <translation>✓ 可用</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>✗ Not available</source>
+        <translation>✗ 不可用</translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>Checking which providers start here…</source>
+        <translation>正在检查哪些执行提供程序可以在这里启动…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Models will run on {provider}.</source>
+        <translation>模型将在 {provider} 上运行。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{reason} Models will run on the CPU instead.</source>
+        <translation>{reason} 模型将改为在 CPU 上运行。</translation>
+    </message>
+    <message>
+        <location line="+42"/>
+        <source>Install a model first (Models page): the speed test runs an installed model.</source>
+        <translation>请先安装一个模型（“模型”页面）：速度测试需要运行已安装的模型。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Looking at this computer…</source>
+        <translation>正在检查这台电脑…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Measure how fast {model} writes on each provider tried (decode tokens per second).</source>
+        <translation>测量 {model} 在每个执行提供程序上的生成速度（每秒解码词元数）。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Testing {model}…</source>
+        <translation>正在测试 {model}…</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>{asked} → {used}</source>
+        <translation>{asked} → {used}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{provider}: {value:.1f} tokens/s</source>
+        <translation>{provider}：每秒 {value:.1f} 个词元</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{provider}: failed ({error})</source>
+        <translation>{provider}：失败（{error}）</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Decode speed of {model} (128-token prompt, 32 new tokens).</source>
+        <translation>{model} 的解码速度（128 个词元的提示，生成 32 个新词元）。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The speed test failed: {error}</source>
+        <translation>速度测试失败：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>JobPanel</name>
+    <message>
+        <location filename="../../desktop/models/downloads.py" line="+277"/>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Convert</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Quantize</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Install</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>{0} of {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{0}/s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>about {0} min left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>about {0} s left</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Step {0} of {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Pausing…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Cancelling…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Paused — Resume continues where it stopped.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Failed: {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Starting…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Pause</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Retry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Resume</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Offline mode is on: turn it off in Settings to download.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ModelsPage</name>
+    <message>
+        <location filename="../../desktop/models/page.py" line="+90"/>
+        <source>Looking at this computer&apos;s hardware…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Downloads</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Parameters</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>License</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Precision</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Provider</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Add a local Hugging Face folder…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Available models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Installed models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Speeds shown in tooltips are estimates for this computer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>Offline mode is on: downloads are off. Turn it off in Settings.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>A model named {0} is already installed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Choose another name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Cannot convert this folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>Waiting for the hardware check to choose where the model runs…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+54"/>
+        <source>none</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>the CPU</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{0} · {1} cores · {2} memory ({3} free) · GPU: {4} · models run on {5}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Checking this computer…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>fits</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>slow</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>won&apos;t fit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>fp16 needs a CUDA or DirectML GPU.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>About {0} tokens/s on this computer (estimate).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Get</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Get {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Offline mode is on: turn it off in Settings to download models.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Installed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Installed. Use the menu to get another precision.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Downloading…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Default</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Set as default</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Delete</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>No models yet: get one above.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Delete model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete {0}? Its files are removed from this computer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Choose a Hugging Face checkpoint folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Name the model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Install it as:</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PrivacySection</name>
+    <message>
+        <location filename="../../desktop/settings/sections.py" line="+50"/>
+        <source>Checking…</source>
+        <translation>正在检查…</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Paste a new token (hf_…)</source>
+        <translation>粘贴新的令牌（hf_…）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Needed only for gated or private models. Ponder never shows a saved token again.</source>
+        <translation>仅在下载受限或私有模型时需要。已保存的令牌不会再次显示。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Remove</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>A Hugging Face mirror to download from; leave empty for huggingface.co.</source>
+        <translation>用于下载的 Hugging Face 镜像地址；留空则使用 huggingface.co。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Hub address</source>
+        <translation>Hub 地址</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Enter a full http:// or https:// address, or leave it empty.</source>
+        <translation>请输入完整的 http:// 或 https:// 地址，或留空。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Offline mode</source>
+        <translation>离线模式</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No network at all: Ponder makes no connection of any kind, so models cannot be downloaded; installed models keep working.</source>
+        <translation>完全不使用网络：Ponder 不会建立任何连接，因此无法下载模型；已安装的模型仍可正常使用。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Hugging Face token</source>
+        <translation>Hugging Face 令牌</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Network</source>
+        <translation>网络</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Conversations and documents never leave this computer; only model downloads use the network.</source>
+        <translation>对话和文档永远不会离开这台电脑；只有下载模型时才会使用网络。</translation>
+    </message>
+    <message>
+        <location line="+70"/>
+        <source>A token is set by the HF_TOKEN environment variable.</source>
+        <translation>令牌由 HF_TOKEN 环境变量提供。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>✓ A token is saved.</source>
+        <translation>✓ 已保存令牌。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No token.</source>
+        <translation>未保存令牌。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Kept in the system keyring ({backend}).</source>
+        <translation>保存在系统密钥环中（{backend}）。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>No system keyring: {reason}</source>
+        <translation>没有系统密钥环：{reason}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The keyring refused: {error}</source>
+        <translation>密钥环拒绝了操作：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsPage</name>
+    <message>
+        <location filename="../../desktop/settings/page.py" line="+58"/>
+        <source>Hardware</source>
+        <translation>硬件</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Generation</source>
+        <translation>生成</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Privacy and network</source>
+        <translation>隐私与网络</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Appearance</source>
+        <translation>外观</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Where models run and how fast.</source>
+        <translation>模型在哪里运行，速度如何。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>How new conversations answer.</source>
+        <translation>新对话如何回答。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your Hugging Face token, downloads and the network.</source>
+        <translation>你的 Hugging Face 令牌、下载与网络。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Theme, text size and language.</source>
+        <translation>主题、文字大小和语言。</translation>
+    </message>
+    <message>
+        <location line="+102"/>
+        <source>Could not save the settings: {error}</source>
+        <translation>无法保存设置：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>SpeedChart</name>
+    <message>
+        <location filename="../../desktop/settings/chart.py" line="+57"/>
+        <source>No speed test run yet</source>
+        <translation>尚未运行速度测试</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{value:.1f} tokens/s</source>
+        <translation>每秒 {value:.1f} 个词元</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>failed: {error}</source>
+        <translation>失败：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomePage</name>
+    <message>
+        <location filename="../../desktop/models/welcome.py" line="+34"/>
+        <source>Welcome to Ponder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Private AI on your own computer: the model runs here, and nothing you type leaves this machine. To begin, download a model.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Recommended for this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Looking at this computer&apos;s hardware…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Download</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Memory needed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Speed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Get the recommended model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>See all models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+46"/>
+        <source>{0} of memory ({1} free now)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>about {0} tokens/s on this computer (estimate)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>it may not run here: not enough free memory</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The best reasoning model that runs comfortably on this computer.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Memory is tight on this computer, so it may be slow; close other apps first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>This computer may not have enough free memory; close other apps first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Get {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Could not choose a model</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+</TS>

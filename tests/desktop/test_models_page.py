@@ -1,0 +1,307 @@
+"""The Models and Welcome pages against the real engine: a loopback Hub serves a trained tiny checkpoint listed in
+a test catalog (the real catalog plus "tiny-r1"), pulls run on BackgroundJobs, conversions in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+
+from desktop.models import ModelsPage, WelcomePage
+from desktop.models.downloads import JobSpec, load_pending, pulls_path, record_pending
+from desktop.workers import BackgroundJobs
+from engine.catalog import load_catalog
+from engine.hardware import CpuInfo, HardwareReport, ProviderStatus
+from engine.paths import downloads_dir, models_dir
+from engine.recommend import FALLBACK_ID
+from engine.resources import resource_path
+from engine.settings import Settings, load_settings
+from engine.store import list_installed, staging_dir
+from tests.fixtures.checkpoints import TINY_QWEN2
+from tests.fixtures.hub_server import COMMIT, HubServer
+
+REPO = "ponder-test/tiny-r1"
+TIMEOUT_MS = 120_000
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tiny_entry() -> dict[str, object]:
+    s = TINY_QWEN2
+    return {"id": "tiny-r1", "name": "Tiny-R1", "repo_id": REPO, "revision": COMMIT, "license": "MIT",
+            "params": 450_000, "reasoning": True, "download_bytes": 1_900_000,
+            "sampling": {"temperature": 0.6, "top_p": 0.95}, "description": "A tiny test model.",
+            "architecture": {"family": "qwen2", "hidden_size": s.hidden, "intermediate_size": s.intermediate,
+                             "num_layers": s.layers, "num_heads": s.heads, "num_kv_heads": s.kv_heads,
+                             "vocab_size": 607, "context_length": s.context, "tie_word_embeddings": False},
+            "needs": {"int4": {"disk_bytes": 1_000_000, "ram_bytes": 50_000_000, "vram_bytes": 50_000_000}}}
+
+
+@pytest.fixture
+def tiny_hub(tiny_checkpoints: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
+        HubServer]:
+    root = tmp_path / "repo"
+    shutil.copytree(tiny_checkpoints["qwen2"], root)
+    server = HubServer(root, REPO).start()
+    real = json.loads(resource_path("catalog.json").read_text(encoding="utf-8"))
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"version": 1, "models": [*real["models"], tiny_entry()]}))
+    monkeypatch.setenv("PONDER_CATALOG", str(catalog))
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    yield server
+    server.stop()
+
+
+def cpu_report(cores: int = 2, ram_gb: float = 8) -> HardwareReport:
+    return HardwareReport(os="Test OS", cpu=CpuInfo("Test CPU", "x86_64", cores, cores, ["avx2", "avx512f"]),
+                          ram_total_bytes=int(ram_gb * 1e9), ram_available_bytes=int(ram_gb * 0.8e9), gpus=[],
+                          providers=[ProviderStatus(k, k, True, k == "cpu") for k in ("cuda", "dml", "coreml", "cpu")])
+
+
+@pytest.fixture
+def jobs() -> Iterator[BackgroundJobs]:
+    background = BackgroundJobs()
+    yield background
+    background.stop_all()
+
+
+@pytest.fixture
+def make_page(qtbot: Any, jobs: BackgroundJobs) -> Iterator[Callable[..., ModelsPage]]:
+    pages: list[ModelsPage] = []
+
+    def make(settings: Settings | None = None) -> ModelsPage:
+        page = ModelsPage(jobs, lambda: settings or Settings(), probe_fn=cpu_report)
+        qtbot.addWidget(page)
+        page.resize(1100, 820)
+        page.show()
+        pages.append(page)
+        qtbot.waitUntil(lambda: page.report is not None, timeout=30_000)
+        return page
+
+    yield make
+    for page in pages:  # leave no job running past the test
+        page.pause_all()
+        qtbot.waitUntil(lambda p=page: all(j.state not in ("running", "pausing", "cancelling")
+                                           for j in p.job_list.values()), timeout=30_000)
+
+
+def screenshot(widget: QWidget, name: str) -> Path:
+    folder = Path(os.environ.get("PONDER_SCREENSHOTS") or ROOT / "artifacts" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    assert widget.grab().save(str(path))
+    return path
+
+
+def wait_for_download(qtbot: Any, page: ModelsPage, key: str) -> None:
+    def mid_download() -> bool:  # part of the weights are on disk
+        p = page.job_list[key].last
+        parts = list((downloads_dir() / "ponder-test--tiny-r1").rglob("model.safetensors.incomplete"))
+        return p is not None and p.stage == "download" and bool(parts) and parts[0].stat().st_size > 0
+    qtbot.waitUntil(mid_download, timeout=30_000)
+
+
+KEY = "pull:tiny-r1:int4:cpu"
+
+
+def test_fit_badges_appear_after_the_probe(qtbot: Any, jobs: BackgroundJobs) -> None:
+    page = ModelsPage(jobs, Settings)  # the real probe
+    qtbot.addWidget(page)
+    assert page.badges[(FALLBACK_ID, "int4")].text() == "…"
+    qtbot.waitUntil(lambda: page.report is not None, timeout=30_000)
+    assert page.badges[(FALLBACK_ID, "int4")].text() in ("fits", "slow", "won't fit")
+    assert page.badges[(FALLBACK_ID, "int4")].toolTip().endswith("(estimate).")
+    assert page.summary.text().count("·") >= 3
+    assert page.catalog_table.rowCount() == len(load_catalog())
+
+
+def test_get_installs_the_model_and_emits_model_installed(qtbot: Any, tiny_hub: HubServer,
+                                                          make_page: Callable[..., ModelsPage]) -> None:
+    page = make_page()
+    changed: list[bool] = []
+    page.models_changed.connect(lambda: changed.append(True))
+    with qtbot.waitSignal(page.model_installed, timeout=TIMEOUT_MS) as installed:
+        page.get_buttons["tiny-r1"].click()
+        assert KEY in page.panels and json.loads(pulls_path().read_text())["jobs"][0]["model"] == "tiny-r1"
+    assert installed.args == ["tiny-r1-int4"] and changed
+    assert [m.name for m in list_installed()] == ["tiny-r1-int4"]
+    assert page.installed_table.item(0, 0).text() == "tiny-r1-int4"
+    assert page.installed_table.item(0, 1).text() == "int4"
+    assert page.get_buttons["tiny-r1"].text() == "Installed"
+    qtbot.waitUntil(lambda: KEY not in page.panels)
+    assert load_pending() == []
+    assert not (downloads_dir() / "ponder-test--tiny-r1").exists()  # the checkpoint is not kept
+    page.layout().activate()
+    qtbot.wait(200)  # let the tables lay out their buttons
+    screenshot(page, "models.png")
+
+
+def test_pause_then_resume_continues_with_a_range_request(qtbot: Any, tiny_hub: HubServer,
+                                                          make_page: Callable[..., ModelsPage]) -> None:
+    tiny_hub.faults.slow_chunk_s = 0.15
+    page = make_page()
+    page.get("tiny-r1")
+    wait_for_download(qtbot, page, KEY)
+    panel = page.panels[KEY]
+    assert panel.pause_button.text() == "Pause" and "of" in panel.detail.text()
+    panel.pause_button.click()
+    qtbot.waitUntil(lambda: page.job_list[KEY].state == "paused", timeout=30_000)
+    assert panel.pause_button.text() == "Resume" and "Paused" in panel.detail.text()
+    assert page.get_buttons["tiny-r1"].text() == "Resume"
+    assert load_pending() == [JobSpec("pull", "tiny-r1", "int4", "cpu")]
+    qtbot.wait(200)
+    screenshot(page, "models-paused.png")
+    assert list((downloads_dir() / "ponder-test--tiny-r1").rglob("*.incomplete"))  # the partial file is kept
+    tiny_hub.faults.slow_chunk_s = 0.0
+    with qtbot.waitSignal(page.model_installed, timeout=TIMEOUT_MS):
+        panel.pause_button.click()
+    ranges = [r.range for r in tiny_hub.resolve_requests("model.safetensors") if r.method == "GET"]
+    assert any(r and r.startswith("bytes=") and not r.startswith("bytes=0-") for r in ranges)
+    assert load_pending() == []
+
+
+def test_a_paused_pull_survives_a_restart(qtbot: Any, tiny_hub: HubServer,
+                                          make_page: Callable[..., ModelsPage]) -> None:
+    tiny_hub.faults.slow_chunk_s = 0.15
+    first = make_page()
+    first.get("tiny-r1")
+    wait_for_download(qtbot, first, KEY)
+    first.pause_all()  # what closing the window does
+    qtbot.waitUntil(lambda: first.job_list[KEY].state == "paused", timeout=30_000)
+    assert json.loads(pulls_path().read_text())["jobs"] == [
+        {"kind": "pull", "model": "tiny-r1", "precision": "int4", "provider": "cpu", "path": ""}]
+    tiny_hub.faults.slow_chunk_s = 0.0
+    second = make_page()  # the app opened again
+    panel = second.panels[KEY]
+    assert panel.pause_button.text() == "Resume" and panel.pause_button.isEnabled()
+    assert "Paused" in panel.detail.text() and panel.isVisibleTo(second)
+    with qtbot.waitSignal(second.model_installed, timeout=TIMEOUT_MS) as installed:
+        panel.pause_button.click()
+    assert installed.args == ["tiny-r1-int4"] and load_pending() == []
+    ranges = [r.range for r in tiny_hub.resolve_requests("model.safetensors") if r.method == "GET"]
+    assert any(r and not r.startswith("bytes=0-") for r in ranges)
+
+
+def test_cancel_removes_the_partial_download(qtbot: Any, tiny_hub: HubServer,
+                                             make_page: Callable[..., ModelsPage]) -> None:
+    tiny_hub.faults.slow_chunk_s = 0.15
+    page = make_page()
+    page.get("tiny-r1")
+    wait_for_download(qtbot, page, KEY)
+    assert (downloads_dir() / "ponder-test--tiny-r1").is_dir()
+    page.panels[KEY].cancel_button.click()
+    qtbot.waitUntil(lambda: KEY not in page.panels, timeout=30_000)
+    assert not (downloads_dir() / "ponder-test--tiny-r1").exists()
+    assert not (staging_dir() / "tiny-r1-int4").exists()
+    assert load_pending() == [] and list_installed() == []
+    assert page.get_buttons["tiny-r1"].text() == "Get"
+
+
+def test_failed_pull_is_shown_in_words(qtbot: Any, tiny_hub: HubServer,
+                                       make_page: Callable[..., ModelsPage]) -> None:
+    tiny_hub.faults.wrong_size["model.safetensors"] = 7
+    page = make_page()
+    page.get("tiny-r1")
+    qtbot.waitUntil(lambda: page.job_list[KEY].state == "failed", timeout=60_000)
+    panel = page.panels[KEY]
+    assert "model.safetensors" in panel.detail.text() and panel.pause_button.text() == "Retry"
+    panel.cancel_button.click()  # dismiss
+    assert KEY not in page.job_list and load_pending() == []
+
+
+def test_offline_mode_disables_get(qtbot: Any, make_page: Callable[..., ModelsPage]) -> None:
+    record_pending(JobSpec("pull", FALLBACK_ID, "int4", "cpu"))
+    page = make_page(Settings(offline=True))
+    button = page.get_buttons[FALLBACK_ID]
+    assert not button.isEnabled() and "Offline" in button.toolTip()
+    resume = page.panels[f"pull:{FALLBACK_ID}:int4:cpu"].pause_button
+    assert not resume.isEnabled() and "Offline" in resume.toolTip()
+    page.get(FALLBACK_ID)
+    assert page.job_list[f"pull:{FALLBACK_ID}:int4:cpu"].state == "paused" and "Offline" in page.status.text()
+
+
+def install_copy(converted: dict[tuple[str, str], Path], name: str) -> None:
+    shutil.copytree(converted[("qwen2", "int4")], models_dir() / name)
+
+
+def test_delete_asks_then_removes_the_model(qtbot: Any, converted: dict[tuple[str, str], Path],
+                                            make_page: Callable[..., ModelsPage],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    install_copy(converted, "tiny-a")
+    page = make_page()
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: answers.pop(0))
+    page.installed_table.cellWidget(0, 5).click()  # "No": nothing happens
+    assert [m.name for m in list_installed()] == ["tiny-a"]
+    with qtbot.waitSignal(page.models_changed, timeout=30_000):
+        page.installed_table.cellWidget(0, 5).click()
+    assert list_installed() == [] and not (models_dir() / "tiny-a").exists()
+    assert page.installed_table.item(0, 0).text().startswith("No models yet")
+
+
+def test_set_as_default_saves_the_setting(qtbot: Any, converted: dict[tuple[str, str], Path],
+                                          make_page: Callable[..., ModelsPage]) -> None:
+    install_copy(converted, "tiny-a")
+    install_copy(converted, "tiny-b")
+    page = make_page()
+    with qtbot.waitSignal(page.default_model_changed) as changed:
+        page.installed_table.cellWidget(1, 4).click()
+    assert changed.args == ["tiny-b"] and load_settings().default_model == "tiny-b"
+    assert page.installed_table.cellWidget(1, 4).text() == "Default"
+    assert not page.installed_table.cellWidget(1, 4).isEnabled()
+    assert page.installed_table.cellWidget(0, 4).isEnabled()
+
+
+def test_add_local_folder_converts_it(qtbot: Any, tiny_checkpoints: dict[str, Path], tmp_path: Path,
+                                      make_page: Callable[..., ModelsPage], monkeypatch: pytest.MonkeyPatch) -> None:
+    page = make_page()
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *a: warnings.append(text))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("not-a-checkpoint", True))
+    page.add_folder_button.click()
+    assert len(warnings) == 1 and "config.json" in warnings[0] and not page.job_list
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tiny_checkpoints["qwen2"]))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("my-local", True))
+    with qtbot.waitSignal(page.model_installed, timeout=TIMEOUT_MS) as installed:
+        page.add_folder_button.click()
+        assert page.panels["convert:my-local:int4:cpu"].job.spec.stages() == ("convert", "quantize", "install")
+    assert installed.args == ["my-local"] and load_pending() == []
+    assert list_installed()[0].manifest.source["local_path"] == str(tiny_checkpoints["qwen2"].resolve())
+
+
+def test_welcome_recommends_a_model_and_asks_for_it(qtbot: Any) -> None:
+    page = WelcomePage()
+    qtbot.addWidget(page)
+    page.resize(760, 620)
+    page.show()
+    assert not page.get_button.isEnabled()
+    page.set_report(cpu_report(cores=2, ram_gb=8))
+    assert page.recommendation is not None and page.recommendation.entry.id == FALLBACK_ID
+    assert page.model_name.text() == "DeepSeek-R1-Distill-Qwen-1.5B"
+    assert "tokens/s on this computer (estimate)" in page.speed.text()
+    assert "GB" in page.download_size.text() and "GB" in page.memory.text()
+    screenshot(page, "welcome.png")
+    with qtbot.waitSignal(page.get_requested) as requested:
+        page.get_button.click()
+    assert requested.args == [FALLBACK_ID, "int4"]
+    with qtbot.waitSignal(page.show_all):
+        page.all_button.click()
+
+
+def test_welcome_probes_by_itself(qtbot: Any, jobs: BackgroundJobs) -> None:
+    page = WelcomePage(jobs)
+    qtbot.addWidget(page)
+    qtbot.waitUntil(lambda: page.recommendation is not None, timeout=30_000)
+    assert page.get_button.isEnabled() and page.recommendation is not None and page.recommendation.entry.reasoning
