@@ -10,6 +10,7 @@ import html
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from PySide6.QtCore import (
@@ -90,8 +91,50 @@ def _reasoning_header(row: Row) -> str:
     return _t("Thought for {0} s").format(round(seconds))
 
 
-def message_html(row: Row, palette: QPalette) -> tuple[str, list[str]]:
-    """HTML of a message row and its code blocks."""
+CHUNK_CHARS = 1200
+
+
+def split_markdown(text: str, limit: int = CHUNK_CHARS) -> list[str]:
+    """Cut Markdown at blank lines outside code fences and display math into chunks of about ``limit`` characters.
+
+    Each chunk renders (and lays out) on its own, so a growing reply re-renders only its last chunk.
+    """
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    fenced = math = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+        elif stripped.count("$$") % 2 == 1 and not fenced:
+            math = not math
+        current.append(line)
+        size += len(line) + 1
+        if not stripped and not fenced and not math and size >= limit:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+@lru_cache(maxsize=4096)
+def _chunk_html(text: str, style: str, background: str, prefix: str) -> tuple[str, tuple[str, ...]]:
+    rendered = render_markdown(text, code_style=style, code_background=background, block_prefix=prefix)
+    return rendered.html, tuple(rendered.code_blocks)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One separately laid-out part of a message: its HTML and the code blocks it holds."""
+
+    html: str
+    codes: tuple[str, ...] = ()
+
+
+def message_pieces(row: Row, palette: QPalette) -> list[Piece]:
+    """A message as pieces: header, reasoning (chunked), answer (chunked), notes and the action links."""
     dim = palette.color(QPalette.ColorRole.PlaceholderText).name()
     dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
     code_bg = "#2b2b2b" if dark else "#f2f2f2"
@@ -99,34 +142,42 @@ def message_html(row: Row, palette: QPalette) -> tuple[str, list[str]]:
     who = _t("You") if row.role == "user" else _t("Assistant")
     if row.role == "assistant" and row.model:
         who += f" · {html.escape(row.model)}"
-    parts = [f"<p><b>{who}</b></p>"]
-    codes: list[str] = []
+    pieces = [Piece(f"<p><b>{who}</b></p>")]
+
+    def markdown(text: str, wrap: str = "") -> None:
+        for chunk in split_markdown(text):
+            body, codes = _chunk_html(chunk, style, code_bg, f"{len(pieces)}:")
+            pieces.append(Piece(f'<div style="{wrap}">{body}</div>' if wrap else body, codes))
+
     if row.role == "assistant" and (row.reasoning.strip() or row.thinking):
         arrow = "▾" if row.reasoning_open else "▸"
-        parts.append(f'<p><a href="ponder:toggle/{row.id}" style="color:{dim}">{arrow} {_reasoning_header(row)}'
-                     "</a></p>")
+        pieces.append(Piece(f'<p><a href="ponder:toggle/{row.id}" style="color:{dim}">{arrow} '
+                            f"{_reasoning_header(row)}</a></p>"))
         if row.reasoning_open and row.reasoning.strip():
-            rendered = render_markdown(row.reasoning, code_style=style, code_background=code_bg, block_prefix="r")
-            parts.append(f'<div style="color:{dim}; margin-left:14px">{rendered.html}</div>')
+            markdown(row.reasoning, f"color:{dim}; margin-left:14px")
     if row.role == "user":
-        parts.append("<p>" + html.escape(row.content).replace("\n", "<br>") + "</p>")
+        pieces.append(Piece("<p>" + html.escape(row.content).replace("\n", "<br>") + "</p>"))
     elif row.content:
-        rendered = render_markdown(row.content, code_style=style, code_background=code_bg)
-        parts.append(rendered.html)
-        codes = rendered.code_blocks
+        markdown(row.content)
     if row.notice:
-        parts.append(f'<p style="color:#c77700">⚠ {html.escape(row.notice)}</p>')
+        pieces.append(Piece(f'<p style="color:#c77700">⚠ {html.escape(row.notice)}</p>'))
     if row.state in ("interrupted", "cancelled") and not row.streaming:
         label = _t("Interrupted") if row.state == "interrupted" else _t("Stopped")
-        parts.append(f'<p style="color:{dim}"><i>{label}</i></p>')
+        pieces.append(Piece(f'<p style="color:{dim}"><i>{label}</i></p>'))
     if not row.streaming:
         actions = [f'<a href="ponder:copy/{row.id}">{_t("Copy")}</a>']
         if row.role == "user":
             actions.append(f'<a href="ponder:edit/{row.id}">{_t("Edit")}</a>')
         else:
             actions.append(f'<a href="ponder:regenerate/{row.id}">{_t("Regenerate")}</a>')
-        parts.append(f'<p style="font-size:small">{" · ".join(actions)}</p>')
-    return "".join(parts), codes
+        pieces.append(Piece(f'<p style="font-size:small">{" · ".join(actions)}</p>'))
+    return pieces
+
+
+def message_html(row: Row, palette: QPalette) -> tuple[str, list[str]]:
+    """The whole message as one HTML string, and its code blocks (for export and checks)."""
+    pieces = message_pieces(row, palette)
+    return "".join(p.html for p in pieces), [code for p in pieces for code in p.codes]
 
 
 class TranscriptModel(QAbstractListModel):
@@ -173,37 +224,68 @@ class TranscriptModel(QAbstractListModel):
             self.dataChanged.emit(self.index(i), self.index(i))
 
 
+@dataclass(frozen=True)
+class Layout:
+    """A message laid out: its pieces' documents stacked top to bottom."""
+
+    docs: tuple[QTextDocument, ...]
+    pieces: tuple[Piece, ...]
+    tops: tuple[float, ...]
+    height: float
+
+
 class MessageDelegate(QStyledItemDelegate):
-    """Paints a message from its HTML and turns clicks on its links into actions."""
+    """Paints a message from its pieces and turns clicks on its links into actions.
+
+    Documents are cached per piece HTML and width, so a streaming reply lays out only the piece that changed.
+    """
 
     action = Signal(str, int, str)  # action, message id, argument (e.g. a code block)
 
-    def __init__(self, parent: QWidget | None = None, cache_size: int = 400) -> None:
+    def __init__(self, parent: QWidget | None = None, cache_size: int = 4000) -> None:
         super().__init__(parent)
-        self._cache: OrderedDict[tuple[int, int, int], tuple[QTextDocument, list[str]]] = OrderedDict()
+        self._docs: OrderedDict[tuple[str, int], QTextDocument] = OrderedDict()
+        self._layouts: OrderedDict[tuple[int, int, int], Layout] = OrderedDict()
         self._cache_size = cache_size
         self.last_cost_s = 0.0  # how long the last message took to render and lay out
 
-    def document(self, row: Row, width: int, palette: QPalette) -> tuple[QTextDocument, list[str]]:
-        """The laid-out document of ``row`` at ``width`` (cached per row version and width)."""
-        key = (row.id, row.version, width)
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
-        started = time.perf_counter()
+    def _doc(self, piece: Piece, width: int, palette: QPalette) -> QTextDocument:
+        key = (piece.html, width)
+        doc = self._docs.get(key)
+        if doc is not None:
+            self._docs.move_to_end(key)
+            return doc
         doc = QTextDocument()
         doc.setDocumentMargin(0)
         doc.setDefaultStyleSheet(f"a {{ color: {palette.color(QPalette.ColorRole.Link).name()}; }}")
-        text, codes = message_html(row, palette)
-        doc.setHtml(text)
+        doc.setHtml(piece.html)
         doc.setTextWidth(max(50, width - 2 * MARGIN))
-        doc.size()  # lay it out now, inside the measured time
+        doc.size()  # lay it out now
+        self._docs[key] = doc
+        while len(self._docs) > self._cache_size:
+            self._docs.popitem(last=False)
+        return doc
+
+    def layout(self, row: Row, width: int, palette: QPalette) -> Layout:
+        """The laid-out message (cached per row version and width)."""
+        key = (row.id, row.version, width)
+        hit = self._layouts.get(key)
+        if hit is not None:
+            self._layouts.move_to_end(key)
+            return hit
+        started = time.perf_counter()
+        pieces = tuple(message_pieces(row, palette))
+        docs = tuple(self._doc(p, width, palette) for p in pieces)
+        tops, y = [], 0.0
+        for doc in docs:
+            tops.append(y)
+            y += doc.size().height()
+        result = Layout(docs, pieces, tuple(tops), y)
         self.last_cost_s = time.perf_counter() - started
-        self._cache[key] = (doc, codes)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return doc, codes
+        self._layouts[key] = result
+        while len(self._layouts) > self._cache_size // 4:
+            self._layouts.popitem(last=False)
+        return result
 
     def width(self, option: QStyleOptionViewItem) -> int:
         """The width messages are laid out at: the view's, so size hints and painting agree."""
@@ -214,8 +296,9 @@ class MessageDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         row: Row = index.data(ROW_ROLE)
-        doc, _ = self.document(row, self.width(option), option.palette)  # type: ignore[attr-defined]
-        return QSize(int(doc.idealWidth()) + 2 * MARGIN, int(doc.size().height()) + 2 * MARGIN)
+        width = self.width(option)
+        layout = self.layout(row, width, option.palette)  # type: ignore[attr-defined]
+        return QSize(width, int(layout.height) + 2 * MARGIN)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
@@ -223,21 +306,28 @@ class MessageDelegate(QStyledItemDelegate):
         rect = option.rect  # type: ignore[attr-defined]
         palette = option.palette  # type: ignore[attr-defined]
         width = self.width(option)
-        doc, _ = self.document(row, width, palette)
+        layout = self.layout(row, width, palette)
         painter.save()
         if row.role == "user":
             base = palette.color(QPalette.ColorRole.AlternateBase)
             painter.fillRect(rect.adjusted(4, 3, -4, -3), base if base.isValid() else QColor("#f4f4f4"))
         painter.translate(rect.left() + MARGIN, rect.top() + MARGIN)
-        doc.drawContents(painter, QRectF(0, 0, width - 2 * MARGIN, rect.height() - 2 * MARGIN))
+        for doc, top in zip(layout.docs, layout.tops, strict=True):
+            painter.save()
+            painter.translate(0, top)
+            doc.drawContents(painter, QRectF(0, 0, width - 2 * MARGIN, doc.size().height()))
+            painter.restore()
         painter.restore()
 
     def anchor_at(self, row: Row, rect_left: int, rect_top: int, width: int, palette: QPalette,
                   pos: QPointF) -> str:
         """The link under ``pos`` (view coordinates), or ""."""
-        doc, _ = self.document(row, width, palette)
-        local = QPointF(pos.x() - rect_left - MARGIN, pos.y() - rect_top - MARGIN)
-        return doc.documentLayout().anchorAt(local)
+        layout = self.layout(row, width, palette)
+        x, y = pos.x() - rect_left - MARGIN, pos.y() - rect_top - MARGIN
+        for doc, top in zip(layout.docs, layout.tops, strict=True):
+            if top <= y < top + doc.size().height():
+                return doc.documentLayout().anchorAt(QPointF(x, y - top))
+        return ""
 
     def editorEvent(self, event: QEvent, model: Any, option: QStyleOptionViewItem,
                     index: QModelIndex | QPersistentModelIndex) -> bool:
@@ -246,16 +336,19 @@ class MessageDelegate(QStyledItemDelegate):
         row: Row = index.data(ROW_ROLE)
         rect = option.rect  # type: ignore[attr-defined]
         width = self.width(option)
-        href = self.anchor_at(row, rect.left(), rect.top(), width, option.palette,  # type: ignore[attr-defined]
-                              event.position())
+        palette = option.palette  # type: ignore[attr-defined]
+        href = self.anchor_at(row, rect.left(), rect.top(), width, palette, event.position())
         if not href.startswith("ponder:"):
             return False
         verb, _, arg = href[len("ponder:"):].partition("/")
-        _, codes = self.document(row, width, option.palette)  # type: ignore[attr-defined]
         if verb == "copy-code":
-            index_text = arg.lstrip("r")
-            self.action.emit(verb, row.id, codes[int(index_text)] if index_text.isdigit() and not arg.startswith(
-                "r") and int(index_text) < len(codes) else "")
+            piece_text, _, code_text = arg.partition(":")
+            pieces = self.layout(row, width, palette).pieces
+            code = ""
+            if piece_text.isdigit() and code_text.isdigit() and int(piece_text) < len(pieces):
+                codes = pieces[int(piece_text)].codes
+                code = codes[int(code_text)] if int(code_text) < len(codes) else ""
+            self.action.emit(verb, row.id, code)
         else:
             self.action.emit(verb, row.id, "")
         return True
