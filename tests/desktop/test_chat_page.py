@@ -204,3 +204,45 @@ def test_markdown_output_is_not_executed_or_fetched(qtbot: Any, inference: Infer
     html, _ = message_html(row, page.palette())
     assert "<img" not in html and "<script" not in html and 'href="http' not in html
     assert "&lt;img" in html
+
+
+def test_loop_warning_is_visible(qtbot: Any, inference: InferenceThread, tmp_path: Path) -> None:
+    from engine.chat.conversation import ReplyStarted
+    from engine.runtime.generate import Notice
+
+    page = make_page(qtbot, inference, tmp_path)
+    conv = page.store.create("loop")
+    page.open_conversation(conv.id)
+    msg = page.store.append(conv.id, "assistant", "", state="streaming")
+    page._job = (None, None, conv.id)  # type: ignore[assignment]  # as if a reply were running
+    page._on_events([ReplyStarted(conv.id, msg, None),
+                     Notice("loop_detected", "The reasoning repeats itself every 6 tokens.", 6)])
+    assert page.warning.isVisible() and "Answer now" in page.warning.text()
+    assert page.answer_now_button.isVisible()
+    assert "⚠" in message_html_of(page)
+
+
+def message_html_of(page: ChatPage) -> str:
+    from desktop.chat.transcript import message_html
+
+    return message_html(page.model.rows[-1], page.palette())[0]
+
+
+def test_a_reply_cut_off_by_a_crash_shows_as_interrupted(qtbot: Any, tmp_path: Path) -> None:
+    from desktop.app import MainWindow
+    from engine.chat.storage import ConversationStore as Store
+    from engine.paths import ponder_home
+
+    store = Store(ponder_home() / "conversations.db")
+    conv = store.create("Crashed")
+    store.append(conv.id, "user", "Tell me a story")
+    reply = store.append(conv.id, "assistant", "", state="streaming")
+    store.save_progress(reply.id, content="Once upon a", reasoning="A story.", state="streaming")
+    store.close()
+    window = MainWindow(SETTINGS)
+    qtbot.addWidget(window)
+    window.chat.open_conversation(conv.id)
+    row = window.chat.model.rows[-1]
+    assert row.state == "interrupted" and row.content == "Once upon a"
+    assert "Interrupted" in message_html_of(window.chat)
+    window.close()
