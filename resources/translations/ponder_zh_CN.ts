@@ -4,166 +4,8 @@
 <context>
     <name></name>
     <message>
-        <location filename="../../desktop/chat/page.py" line="+91"/>
-        <source>Search conversations</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>New chat</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+14"/>
-        <source>The model that answers</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>System prompt…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>Model:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+11"/>
-        <source>Answer now</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>End the reasoning here; the model answers with what it has</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+6"/>
-        <source>Editing a message: Enter resends it (later messages are replaced), Esc cancels</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+7"/>
-        <source>Ask anything — Enter sends, Shift+Enter adds a line</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <location line="+288"/>
-        <source>Send</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="-246"/>
-        <source>Install a model first (Models page)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+42"/>
-        <source>Rename…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Export as Markdown…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Export as JSON…</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <location line="+16"/>
-        <source>Delete</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="-10"/>
-        <source>Rename</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Title:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+10"/>
-        <source>Delete this conversation?</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+14"/>
-        <source>Export</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+12"/>
         <source>System prompt</source>
-        <translation type="unfinished">系统提示词</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>For this conversation only:</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+67"/>
-        <source>Stop</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+52"/>
-        <source>The reasoning is going in circles. Press “Answer now” or Stop.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+27"/>
-        <source>The reply failed</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../desktop/chat/transcript.py" line="+71"/>
-        <source>Thinking… {0} s</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>Reasoning (unfinished)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Thought for {0} s</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Reasoning</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+9"/>
-        <source>You</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Assistant</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+20"/>
-        <source>Interrupted</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Stopped</source>
-        <translation type="unfinished"></translation>
+        <translation type="obsolete">系统提示词</translation>
     </message>
 </context>
 <context>
@@ -216,9 +58,134 @@
     </message>
 </context>
 <context>
+    <name>ChatPage</name>
+    <message>
+        <location filename="../../desktop/chat/page.py" line="+93"/>
+        <source>Search conversations</source>
+        <translation>搜索对话</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>The model that answers</source>
+        <translation>回答所用的模型</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>System prompt…</source>
+        <translation>系统提示词…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Model:</source>
+        <translation>模型：</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Answer now</source>
+        <translation>立即回答</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>End the reasoning here; the model answers with what it has</source>
+        <translation>在此结束推理；模型将根据已有的思考直接回答</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Editing a message: Enter resends it (later messages are replaced), Esc cancels</source>
+        <translation>正在编辑消息：按 Enter 重新发送（之后的消息将被替换），按 Esc 取消</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Ask anything — Enter sends, Shift+Enter adds a line</source>
+        <translation>有问题尽管问——按 Enter 发送，Shift+Enter 换行</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+292"/>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <location line="-250"/>
+        <source>Install a model first (Models page)</source>
+        <translation>请先安装一个模型（“模型”页面）</translation>
+    </message>
+    <message>
+        <location line="+42"/>
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export as Markdown…</source>
+        <translation>导出为 Markdown…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export as JSON…</source>
+        <translation>导出为 JSON…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+16"/>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location line="-10"/>
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Title:</source>
+        <translation>标题：</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Delete this conversation?</source>
+        <translation>删除此对话？</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>System prompt</source>
+        <translation>系统提示词</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>For this conversation only:</source>
+        <translation>仅用于此对话：</translation>
+    </message>
+    <message>
+        <location line="+67"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location line="+52"/>
+        <source>The reasoning is going in circles. Press “Answer now” or Stop.</source>
+        <translation>推理陷入了循环。请按“立即回答”或“停止”。</translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>The reply failed</source>
+        <translation>回复失败</translation>
+    </message>
+</context>
+<context>
     <name>GenerationSection</name>
     <message>
-        <location line="-243"/>
+        <location filename="../../desktop/settings/sections.py" line="-243"/>
         <source>Higher is more varied, lower more focused; 0 always picks the most likely word.</source>
         <translation>越高越多样，越低越专注；为 0 时总是选择最可能的词。</translation>
     </message>
@@ -432,7 +399,7 @@
         <translation>✗ 不可用</translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+32"/>
         <source>Checking which providers start here…</source>
         <translation>正在检查哪些执行提供程序可以在这里启动…</translation>
     </message>
@@ -495,317 +462,375 @@
 <context>
     <name>JobPanel</name>
     <message>
-        <location filename="../../desktop/models/downloads.py" line="+277"/>
+        <location filename="../../desktop/models/downloads.py" line="+285"/>
         <source>Cancel</source>
-        <translation type="unfinished"></translation>
+        <translation>取消</translation>
     </message>
     <message>
         <location line="+29"/>
         <source>Download</source>
-        <translation type="unfinished"></translation>
+        <translation>下载</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Convert</source>
-        <translation type="unfinished"></translation>
+        <translation>转换</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Quantize</source>
-        <translation type="unfinished"></translation>
+        <translation>量化</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Install</source>
-        <translation type="unfinished"></translation>
+        <translation>安装</translation>
     </message>
     <message>
         <location line="+15"/>
         <source>{0} of {1}</source>
-        <translation type="unfinished"></translation>
+        <translation>{0} / {1}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>{0}/s</source>
-        <translation type="unfinished"></translation>
+        <translation>{0}/秒</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>about {0} min left</source>
-        <translation type="unfinished"></translation>
+        <translation>约剩 {0} 分钟</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>about {0} s left</source>
-        <translation type="unfinished"></translation>
+        <translation>约剩 {0} 秒</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Step {0} of {1}</source>
-        <translation type="unfinished"></translation>
+        <translation>第 {0} 步，共 {1} 步</translation>
     </message>
     <message>
         <location line="+15"/>
         <source>Pausing…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在暂停…</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Cancelling…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在取消…</translation>
     </message>
     <message>
         <location line="+1"/>
+        <source>Paused at {0} of {1} — Resume continues where it stopped.</source>
+        <translation>已暂停于 {0} / {1}——“继续”将从中断处接着进行。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Paused — Resume continues where it stopped.</source>
-        <translation type="unfinished"></translation>
+        <translation>已暂停——“继续”将从中断处接着进行。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Failed: {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>失败：{0}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Starting…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在开始…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Pause</source>
-        <translation type="unfinished"></translation>
+        <translation>暂停</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Retry</source>
-        <translation type="unfinished"></translation>
+        <translation>重试</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Resume</source>
-        <translation type="unfinished"></translation>
+        <translation>继续</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Offline mode is on: turn it off in Settings to download.</source>
-        <translation type="unfinished"></translation>
+        <translation>离线模式已开启：请在“设置”中关闭后再下载。</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../desktop/app.py" line="+51"/>
+        <source>Chat</source>
+        <translation>聊天</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Models</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <location line="+40"/>
+        <source>{0} is ready.</source>
+        <translation>{0} 已就绪。</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>{0:.1f} tokens/s</source>
+        <translation>{0:.1f} 词元/秒</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>context {0} / {1}</source>
+        <translation>上下文 {0} / {1}</translation>
     </message>
 </context>
 <context>
     <name>ModelsPage</name>
     <message>
-        <location filename="../../desktop/models/page.py" line="+90"/>
+        <location filename="../../desktop/models/page.py" line="+92"/>
         <source>Looking at this computer&apos;s hardware…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在检查这台电脑的硬件…</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Downloads</source>
-        <translation type="unfinished"></translation>
+        <translation>下载</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Model</source>
-        <translation type="unfinished"></translation>
+        <translation>模型</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Parameters</source>
-        <translation type="unfinished"></translation>
+        <translation>参数量</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>License</source>
-        <translation type="unfinished"></translation>
+        <translation>许可证</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Download</source>
-        <translation type="unfinished"></translation>
+        <translation>下载大小</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Name</source>
-        <translation type="unfinished"></translation>
+        <translation>名称</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Precision</source>
-        <translation type="unfinished"></translation>
+        <translation>精度</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Provider</source>
-        <translation type="unfinished"></translation>
+        <translation>执行提供程序</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Size</source>
-        <translation type="unfinished"></translation>
+        <translation>大小</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Add a local Hugging Face folder…</source>
-        <translation type="unfinished"></translation>
+        <translation>添加本地 Hugging Face 文件夹…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Available models</source>
-        <translation type="unfinished"></translation>
+        <translation>可用模型</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Installed models</source>
-        <translation type="unfinished"></translation>
+        <translation>已安装的模型</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Speeds shown in tooltips are estimates for this computer.</source>
-        <translation type="unfinished"></translation>
+        <translation>工具提示中显示的速度是针对这台电脑的估计值。</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+37"/>
         <source>Offline mode is on: downloads are off. Turn it off in Settings.</source>
-        <translation type="unfinished"></translation>
+        <translation>离线模式已开启：下载已停用。请在“设置”中关闭离线模式。</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>A model named {0} is already installed.</source>
-        <translation type="unfinished"></translation>
+        <translation>已安装名为 {0} 的模型。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Choose another name.</source>
-        <translation type="unfinished"></translation>
+        <translation>请换一个名称。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Cannot convert this folder</source>
-        <translation type="unfinished"></translation>
+        <translation>无法转换此文件夹</translation>
     </message>
     <message>
         <location line="+29"/>
         <source>Waiting for the hardware check to choose where the model runs…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在等待硬件检查结果，以决定模型在哪里运行…</translation>
     </message>
     <message>
-        <location line="+54"/>
+        <location line="+55"/>
         <source>none</source>
-        <translation type="unfinished"></translation>
+        <translation>无</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>the CPU</source>
-        <translation type="unfinished"></translation>
+        <translation>CPU</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>{0} · {1} cores · {2} memory ({3} free) · GPU: {4} · models run on {5}</source>
-        <translation type="unfinished"></translation>
+        <translation>{0} · {1} 核 · {2} 内存（可用 {3}）· GPU：{4} · 模型在 {5} 上运行</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+50"/>
         <source>Checking this computer…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在检查这台电脑…</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>fits</source>
-        <translation type="unfinished"></translation>
+        <translation>可运行</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>slow</source>
-        <translation type="unfinished"></translation>
+        <translation>较慢</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>won&apos;t fit</source>
-        <translation type="unfinished"></translation>
+        <translation>内存不足</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>fp16 needs a CUDA or DirectML GPU.</source>
-        <translation type="unfinished"></translation>
+        <translation>fp16 需要支持 CUDA 或 DirectML 的 GPU。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>About {0} tokens/s on this computer (estimate).</source>
-        <translation type="unfinished"></translation>
+        <translation>在这台电脑上约每秒 {0} 个词元（估计值）。</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+2"/>
+        <source>Not enough memory on this computer.</source>
+        <translation>这台电脑的内存不足。</translation>
+    </message>
+    <message>
+        <location line="+16"/>
         <source>Get</source>
-        <translation type="unfinished"></translation>
+        <translation>获取</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="-45"/>
         <source>Get {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>获取 {0}</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+45"/>
+        <source>Download and install (int4); the menu has fp16.</source>
+        <translation>下载并安装（int4）；菜单中可选择 fp16。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Offline mode is on: turn it off in Settings to download models.</source>
-        <translation type="unfinished"></translation>
+        <translation>离线模式已开启：请在“设置”中关闭后再下载模型。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Installed</source>
-        <translation type="unfinished"></translation>
+        <translation>已安装</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>Installed. Use the menu to get another precision.</source>
-        <translation type="unfinished"></translation>
+        <translation>已安装。可通过菜单获取其他精度。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Downloading…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在下载…</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+2"/>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Continue the download where it stopped.</source>
+        <translation>从中断处继续下载。</translation>
+    </message>
+    <message>
+        <location line="+21"/>
         <source>Default</source>
-        <translation type="unfinished"></translation>
+        <translation>默认</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Set as default</source>
-        <translation type="unfinished"></translation>
+        <translation>设为默认</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Delete</source>
-        <translation type="unfinished"></translation>
+        <translation>删除</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+10"/>
         <source>No models yet: get one above.</source>
-        <translation type="unfinished"></translation>
+        <translation>还没有模型：请从上方获取一个。</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>Delete model</source>
-        <translation type="unfinished"></translation>
+        <translation>删除模型</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Delete {0}? Its files are removed from this computer.</source>
-        <translation type="unfinished"></translation>
+        <translation>删除 {0}？其文件将从这台电脑中移除。</translation>
     </message>
     <message>
         <location line="+14"/>
         <source>Choose a Hugging Face checkpoint folder</source>
-        <translation type="unfinished"></translation>
+        <translation>选择 Hugging Face 检查点文件夹</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Name the model</source>
-        <translation type="unfinished"></translation>
+        <translation>为模型命名</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Install it as:</source>
-        <translation type="unfinished"></translation>
+        <translation>安装为：</translation>
     </message>
 </context>
 <context>
@@ -973,91 +998,149 @@
     </message>
 </context>
 <context>
+    <name>Transcript</name>
+    <message>
+        <location filename="../../desktop/chat/transcript.py" line="+44"/>
+        <source>Thinking… {0} s</source>
+        <translation>正在思考… {0} 秒</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Reasoning (unfinished)</source>
+        <translation>推理过程（未完成）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reasoning</source>
+        <translation>推理过程</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Thought for {0} s</source>
+        <translation>思考了 {0} 秒</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>You</source>
+        <translation>你</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Assistant</source>
+        <translation>助手</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Interrupted</source>
+        <translation>已中断</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Edit</source>
+        <translation>编辑</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Regenerate</source>
+        <translation>重新生成</translation>
+    </message>
+</context>
+<context>
     <name>WelcomePage</name>
     <message>
         <location filename="../../desktop/models/welcome.py" line="+34"/>
         <source>Welcome to Ponder</source>
-        <translation type="unfinished"></translation>
+        <translation>欢迎使用 Ponder</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Private AI on your own computer: the model runs here, and nothing you type leaves this machine. To begin, download a model.</source>
-        <translation type="unfinished"></translation>
+        <translation>在你自己的电脑上运行的私有 AI：模型在本机运行，你输入的任何内容都不会离开这台电脑。首先，请下载一个模型。</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Recommended for this computer</source>
-        <translation type="unfinished"></translation>
+        <translation>为这台电脑推荐</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Looking at this computer&apos;s hardware…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在检查这台电脑的硬件…</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>Download</source>
-        <translation type="unfinished"></translation>
+        <translation>下载大小</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Memory needed</source>
-        <translation type="unfinished"></translation>
+        <translation>所需内存</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Speed</source>
-        <translation type="unfinished"></translation>
+        <translation>速度</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Get the recommended model</source>
-        <translation type="unfinished"></translation>
+        <translation>获取推荐的模型</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>See all models</source>
-        <translation type="unfinished"></translation>
+        <translation>查看所有模型</translation>
     </message>
     <message>
-        <location line="+46"/>
+        <location line="+48"/>
         <source>{0} of memory ({1} free now)</source>
-        <translation type="unfinished"></translation>
+        <translation>{0} 内存（当前可用 {1}）</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>about {0} tokens/s on this computer (estimate)</source>
-        <translation type="unfinished"></translation>
+        <translation>在这台电脑上约每秒 {0} 个词元（估计值）</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>it may not run here: not enough free memory</source>
-        <translation type="unfinished"></translation>
+        <translation>可能无法在这里运行：可用内存不足</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The best reasoning model that runs comfortably on this computer.</source>
-        <translation type="unfinished"></translation>
+        <translation>能在这台电脑上流畅运行的最佳推理模型。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Memory is tight on this computer, so it may be slow; close other apps first.</source>
-        <translation type="unfinished"></translation>
+        <translation>这台电脑的内存较紧张，运行可能较慢；请先关闭其他应用。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>This computer may not have enough free memory; close other apps first.</source>
-        <translation type="unfinished"></translation>
+        <translation>这台电脑的可用内存可能不足；请先关闭其他应用。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Get {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>获取 {0}</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Could not choose a model</source>
-        <translation type="unfinished"></translation>
+        <translation>无法选择模型</translation>
     </message>
 </context>
 </TS>

@@ -53,3 +53,31 @@ def test_ponder_without_arguments_opens_the_window(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "ponder: window shown" in out.stdout
     assert "Traceback" not in out.stderr
+
+
+def test_chinese_main_screens(qtbot: Any, tiny_model: InstalledModel, screenshots: Path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.i18n import install_translator, remove_translators
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    assert install_translator(app, "zh_CN") is not None
+    try:
+        window = MainWindow(Settings(provider="cpu", temperature=0.0, max_tokens=80, context_length=512,
+                                     language="zh_CN"))
+        qtbot.addWidget(window)
+        window.show()
+        assert window.nav.item(0).text() != "Chat" and window.chat.send_button.text() != "Send"
+        with qtbot.waitSignal(window.chat.reply_finished, timeout=60000):
+            qtbot.keyClicks(window.chat.input, "Say hello in Chinese.")
+            qtbot.keyClick(window.chat.input, Qt.Key.Key_Return)
+        qtbot.wait(300)
+        window.grab().save(str(screenshots / "main-chat-zh_CN.png"))
+        window.nav.setCurrentRow(MODELS)
+        qtbot.wait(300)
+        window.grab().save(str(screenshots / "models-zh_CN.png"))
+        window.close()
+    finally:
+        remove_translators(app)
