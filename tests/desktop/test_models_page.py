@@ -27,7 +27,7 @@ from engine.resources import resource_path
 from engine.settings import Settings, load_settings
 from engine.store import list_installed, staging_dir
 from tests.fixtures.checkpoints import TINY_QWEN2
-from tests.fixtures.hub_server import COMMIT, HubServer
+from tests.fixtures.hub_server import COMMIT, HubServer, use_hub
 
 REPO = "ponder-test/tiny-r1"
 TIMEOUT_MS = 120_000
@@ -52,13 +52,7 @@ def tiny_hub(tiny_checkpoints: dict[str, Path], tmp_path: Path, monkeypatch: pyt
     shutil.copytree(tiny_checkpoints["qwen2"], root)
     server = HubServer(root, REPO).start()
     real = json.loads(resource_path("catalog.json").read_text(encoding="utf-8"))
-    catalog = tmp_path / "catalog.json"
-    catalog.write_text(json.dumps({"version": 1, "models": [*real["models"], tiny_entry()]}))
-    monkeypatch.setenv("PONDER_CATALOG", str(catalog))
-    monkeypatch.setenv("HF_ENDPOINT", server.url)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
+    use_hub(server, monkeypatch, tmp_path / "catalog.json", [*real["models"], tiny_entry()])
     yield server
     server.stop()
 

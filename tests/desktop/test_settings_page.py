@@ -12,7 +12,6 @@ from typing import Any
 import keyring
 import keyring.errors
 import pytest
-from keyring.backend import KeyringBackend
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -29,29 +28,10 @@ from desktop.workers import BackgroundJobs, InferenceThread
 from engine.secrets import HF_TOKEN_KEY, SERVICE
 from engine.settings import Settings, load_settings
 from engine.store import install
+from tests.fixtures.keyrings import MemoryKeyring
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "hf_TopSecretValue1234567890"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring in a dict, so the tests never touch the OS keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.store.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,6 @@ from typing import Any
 import keyring
 import keyring.errors
 import pytest
-from keyring.backend import KeyringBackend
 
 from engine import hub
 from engine.cancel import CancelToken
@@ -23,29 +22,10 @@ from engine.errors import Cancelled, DiskSpaceError, DownloadError, UnsafeNameEr
 from engine.progress import Progress
 from engine.secrets import TokenStore
 from tests.fixtures.hub_server import COMMIT, REPO_ID, HubServer
+from tests.fixtures.keyrings import MemoryKeyring
 
 ALLOWED = ["README.md", "config.json", "model.safetensors", "onnx/model.onnx", "tokenizer.json"]
 BIG = "model.safetensors"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring that lives in a dict, so tests never touch the OS keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.store.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
 
 
 @pytest.fixture(autouse=True)

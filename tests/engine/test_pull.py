@@ -15,7 +15,7 @@ from engine.convert.manifest import read_manifest, sha256_file
 from engine.runtime.decoder import Decoder
 from engine.store import list_installed
 from tests.fixtures.checkpoints import ASSISTANT, EOS, TINY_QWEN2, script_texts
-from tests.fixtures.hub_server import COMMIT, HubServer
+from tests.fixtures.hub_server import COMMIT, HubServer, use_hub
 
 REPO = "ponder-test/tiny-r1"
 ONNX_REPO = "ponder-test/tiny-r1-onnx"
@@ -41,13 +41,7 @@ def tiny_hub(tiny_checkpoints: dict[str, Path], tmp_path: Path, monkeypatch: pyt
     shutil.copytree(tiny_checkpoints["qwen2"], root)
     (root / "pytorch_model.bin").write_bytes(b"pickles are never fetched")
     server = HubServer(root, REPO).start()
-    catalog = tmp_path / "catalog.json"
-    catalog.write_text(json.dumps({"version": 1, "models": [catalog_entry()]}))
-    monkeypatch.setenv("PONDER_CATALOG", str(catalog))
-    monkeypatch.setenv("HF_ENDPOINT", server.url)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
+    use_hub(server, monkeypatch, tmp_path / "catalog.json", [catalog_entry()])
     yield server
     server.stop()
 
