@@ -93,12 +93,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 def _auto_provider(requested: str) -> str:
     if requested != "auto":
         return requested
-    from engine.hardware import provider_status
+    from engine.hardware import probe
+    from engine.recommend import auto_provider
 
-    for key in ("cuda", "dml"):
-        if provider_status(key).works:
-            return key
-    return "cpu"
+    return auto_provider(probe())
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
