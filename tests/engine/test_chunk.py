@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from engine.documents.chunk import chunk_sections
@@ -35,7 +36,7 @@ def test_long_sections_split_at_sentences_with_overlap() -> None:
     assert len(chunks) > 3
     assert all(words(c.text) <= 70 for c in chunks)
     assert all(c.heading == ("Guide", "Setup") for c in chunks)
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert b.start < a.end, "consecutive chunks overlap"
         assert text[b.start - 100:b.end - 100] == b.text
     covered = set()
