@@ -1,0 +1,250 @@
+"""The document index: SQLite (files, chunks, FTS5 keywords) plus exact vector search in NumPy, fused by
+reciprocal rank.
+
+A file's chunks are replaced in one transaction, so a kill during indexing leaves each file either fully indexed
+or not at all; files record size, mtime and a content hash so only changed files are indexed again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.documents.chunk import Chunk
+from engine.errors import PonderError
+from engine.paths import ponder_home
+
+RRF_K = 60
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS collections (name TEXT PRIMARY KEY, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection TEXT NOT NULL REFERENCES collections(name) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    mtime_ns INTEGER NOT NULL DEFAULT 0,
+    sha256 TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'indexed', 'failed')),
+    error TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT '',
+    title TEXT NOT NULL DEFAULT '',
+    chunks INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL,
+    UNIQUE (collection, path)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    text TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    page INTEGER,
+    heading TEXT NOT NULL DEFAULT '[]',
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks (file_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, content='chunks', content_rowid='id',
+    tokenize='trigram');
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+"""
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the index knows about a file."""
+
+    path: str
+    status: str
+    error: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    chunks: int
+    title: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with where it comes from and its fused score (vector and keyword ranks)."""
+
+    chunk_id: int
+    path: str
+    title: str
+    text: str
+    start: int
+    end: int
+    page: int | None
+    heading: tuple[str, ...]
+    score: float
+    vector_rank: int | None
+    keyword_rank: int | None
+
+
+class DocumentIndex:
+    """All collections of one data folder. Safe to use from several threads."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or ponder_home() / "documents.db"
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            self._db.execute(f"PRAGMA {pragma}")
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+        self._matrix: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # collection -> (generation, ids, vectors)
+        self._generation = 0
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def _tx(self, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, args in statements:
+                    self._db.execute(sql, args)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            self._generation += 1
+
+    def create_collection(self, name: str) -> None:
+        """Create a collection (no error if it exists)."""
+        if not name.strip() or len(name) > 200:
+            raise PonderError(f"Invalid collection name {name!r}.", "Use 1 to 200 characters.")
+        self._tx([("INSERT OR IGNORE INTO collections VALUES (?, ?)", (name, time.time()))])
+
+    def collections(self) -> list[str]:
+        """Collection names."""
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT name FROM collections ORDER BY name")]
+
+    def files(self, collection: str) -> list[FileState]:
+        """Files of a collection with their status (indexed, failed with the reason, pending)."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM files WHERE collection = ? ORDER BY path", (collection,)).fetchall()
+        return [FileState(r["path"], r["status"], r["error"], r["size"], r["mtime_ns"], r["sha256"], r["chunks"],
+                          r["title"]) for r in rows]
+
+    def file_state(self, collection: str, path: str) -> FileState | None:
+        """One file's state, or None."""
+        return next((f for f in self.files(collection) if f.path == path), None)
+
+    def is_current(self, collection: str, path: str, size: int, mtime_ns: int, sha256: str = "") -> bool:
+        """True when the file is indexed (or failed) as it is now: nothing to do."""
+        state = self.file_state(collection, path)
+        if state is None or state.status == "pending":
+            return False
+        same_stat = state.size == size and state.mtime_ns == mtime_ns
+        return same_stat if not sha256 else (same_stat or state.sha256 == sha256)
+
+    def put_file(self, collection: str, path: str, *, size: int, mtime_ns: int, sha256: str, kind: str, title: str,
+                 chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
+        """Replace a file's chunks in one transaction (all or nothing)."""
+        if len(chunks) != len(embeddings):
+            raise ValueError("one embedding per chunk")
+        vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT INTO files (collection, path, size, mtime_ns, sha256, status, error, kind, title, chunks, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, 'indexed', '', ?, ?, ?, ?) ON CONFLICT (collection, path) "
+                    "DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, "
+                    "status = 'indexed', error = '', kind = excluded.kind, title = excluded.title, "
+                    "chunks = excluded.chunks, updated_at = excluded.updated_at",
+                    (collection, path, size, mtime_ns, sha256, kind, title, len(chunks), now))
+                (file_id,) = self._db.execute("SELECT id FROM files WHERE collection = ? AND path = ?",
+                                              (collection, path)).fetchone()
+                self._db.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
+                self._db.executemany(
+                    "INSERT INTO chunks (file_id, text, start, end, page, heading, embedding) VALUES (?, ?, ?, ?, ?, "
+                    "?, ?)", [(file_id, c.text, c.start, c.end, c.page, json.dumps(list(c.heading), ensure_ascii=False),
+                               vectors[i].tobytes()) for i, c in enumerate(chunks)])
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            self._generation += 1
+
+    def mark_failed(self, collection: str, path: str, error: str, *, size: int = 0, mtime_ns: int = 0) -> None:
+        """Record that a file could not be indexed, and why (its old chunks, if any, are removed)."""
+        self._tx([
+            ("INSERT INTO files (collection, path, size, mtime_ns, status, error, updated_at) VALUES "
+             "(?, ?, ?, ?, 'failed', ?, ?) ON CONFLICT (collection, path) DO UPDATE SET status = 'failed', "
+             "error = excluded.error, size = excluded.size, mtime_ns = excluded.mtime_ns, chunks = 0, "
+             "updated_at = excluded.updated_at", (collection, path, size, mtime_ns, error, time.time())),
+            ("DELETE FROM chunks WHERE file_id = (SELECT id FROM files WHERE collection = ? AND path = ?)",
+             (collection, path)),
+        ])
+
+    def remove_file(self, collection: str, path: str) -> None:
+        """Forget a file and its chunks."""
+        self._tx([("DELETE FROM files WHERE collection = ? AND path = ?", (collection, path))])
+
+    def _vectors(self, collection: str) -> tuple[np.ndarray, np.ndarray]:
+        cached = self._matrix.get(collection)
+        if cached is not None and cached[0] == self._generation:
+            return cached[1], cached[2]
+        with self._lock:
+            rows = self._db.execute("SELECT c.id, c.embedding FROM chunks c JOIN files f ON f.id = c.file_id WHERE "
+                                    "f.collection = ?", (collection,)).fetchall()
+            generation = self._generation
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows]) if rows else np.zeros((0, 1),
+                                                                                                       np.float32)
+        self._matrix[collection] = (generation, ids, matrix)
+        return ids, matrix
+
+    def search(self, collection: str, query_vector: np.ndarray, query_text: str, top_k: int = 5,
+               candidates: int = 50) -> list[Hit]:
+        """Best chunks for a query: exact cosine ranking and FTS5 keyword ranking, fused by reciprocal rank."""
+        ids, matrix = self._vectors(collection)
+        vector_rank: dict[int, int] = {}
+        if len(ids):
+            scores = matrix @ np.asarray(query_vector, dtype=np.float32)
+            n = min(candidates, len(ids))
+            top = np.argpartition(-scores, n - 1)[:n]
+            for rank, i in enumerate(top[np.argsort(-scores[top])]):
+                vector_rank[int(ids[i])] = rank
+        keyword_rank = {cid: rank for rank, cid in enumerate(self._keyword(collection, query_text, candidates))}
+        fused = {cid: sum(1 / (RRF_K + r + 1) for r in (vector_rank.get(cid), keyword_rank.get(cid)) if r is not None)
+                 for cid in set(vector_rank) | set(keyword_rank)}
+        best = sorted(fused, key=lambda c: -fused[c])[:top_k]
+        return [self._hit(cid, fused[cid], vector_rank.get(cid), keyword_rank.get(cid)) for cid in best]
+
+    def _keyword(self, collection: str, text: str, limit: int) -> list[int]:
+        terms = [t for t in text.split() if len(t) >= 3]
+        if not terms:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id"
+                " WHERE chunks_fts MATCH ? AND f.collection = ? ORDER BY bm25(chunks_fts) LIMIT ?",
+                (match, collection, limit)).fetchall()
+        return [r[0] for r in rows]
+
+    def _hit(self, chunk_id: int, score: float, vector_rank: int | None, keyword_rank: int | None) -> Hit:
+        with self._lock:
+            r = self._db.execute("SELECT c.*, f.path, f.title FROM chunks c JOIN files f ON f.id = c.file_id WHERE "
+                                 "c.id = ?", (chunk_id,)).fetchone()
+        return Hit(chunk_id, r["path"], r["title"], r["text"], r["start"], r["end"], r["page"],
+                   tuple(json.loads(r["heading"])), score, vector_rank, keyword_rank)

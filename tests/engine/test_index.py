@@ -1,0 +1,119 @@
+"""The document index: fused retrieval, all-or-nothing file updates, change detection, surviving a kill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.documents.chunk import Chunk
+from engine.documents.index import DocumentIndex
+
+
+def unit(seed: int, dims: int = 16) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal(dims).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def chunks(texts: list[str], page: int = 1) -> list[Chunk]:
+    out, pos = [], 0
+    for t in texts:
+        out.append(Chunk(t, pos, pos + len(t), page, ("Doc",)))
+        pos += len(t) + 2
+    return out
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> DocumentIndex:
+    idx = DocumentIndex(tmp_path / "d.db")
+    idx.create_collection("c")
+    return idx
+
+
+def test_vector_and_keyword_retrieval_fused(index: DocumentIndex) -> None:
+    texts = ["The capybara is the largest rodent.", "Photosynthesis turns light into sugar.",
+             "Ponder runs models on your own computer.", "配置文件位于用户数据目录中。"]
+    vecs = np.stack([unit(i) for i in range(4)])
+    index.put_file("c", "/docs/a.md", size=1, mtime_ns=1, sha256="x", kind="md", title="A", chunks=chunks(texts),
+                   embeddings=vecs)
+    by_vector = index.search("c", vecs[1], "", top_k=2)
+    assert by_vector[0].text == texts[1] and by_vector[0].vector_rank == 0 and by_vector[0].keyword_rank is None
+    by_keyword = index.search("c", unit(99), "capybara rodent", top_k=1)
+    assert by_keyword[0].text == texts[0] and by_keyword[0].keyword_rank == 0
+    both = index.search("c", vecs[2], "Ponder models", top_k=4)
+    assert both[0].text == texts[2] and both[0].vector_rank == 0 and both[0].keyword_rank == 0
+    chinese = index.search("c", unit(98), "用户数据目录", top_k=1)
+    assert chinese[0].text == texts[3]
+    hit = both[0]
+    assert (hit.path, hit.page, hit.heading, hit.title) == ("/docs/a.md", 1, ("Doc",), "A")
+
+
+def test_a_failed_update_keeps_the_old_chunks(index: DocumentIndex) -> None:
+    index.put_file("c", "f", size=1, mtime_ns=1, sha256="a", kind="txt", title="", chunks=chunks(["old text"]),
+                   embeddings=unit(1)[None, :])
+    bad = [Chunk("new", 0, 3, 1, ()), Chunk(None, 0, 0, 1, ())]  # type: ignore[arg-type]
+    with pytest.raises(sqlite3.IntegrityError):
+        index.put_file("c", "f", size=2, mtime_ns=2, sha256="b", kind="txt", title="", chunks=bad,
+                       embeddings=np.stack([unit(2), unit(3)]))
+    state = index.file_state("c", "f")
+    assert state is not None and state.size == 1 and state.chunks == 1
+    assert [h.text for h in index.search("c", unit(1), "", top_k=5)] == ["old text"]
+
+
+def test_change_detection_failures_and_removal(index: DocumentIndex) -> None:
+    assert not index.is_current("c", "f", 10, 5)
+    index.put_file("c", "f", size=10, mtime_ns=5, sha256="h", kind="txt", title="", chunks=chunks(["x"]),
+                   embeddings=unit(0)[None, :])
+    assert index.is_current("c", "f", 10, 5)
+    assert not index.is_current("c", "f", 11, 6)
+    assert index.is_current("c", "f", 11, 6, sha256="h")  # touched but same content
+    index.mark_failed("c", "g.pdf", "g.pdf is encrypted (password-protected).", size=3, mtime_ns=3)
+    failed = index.file_state("c", "g.pdf")
+    assert failed is not None and failed.status == "failed" and "encrypted" in failed.error
+    assert index.is_current("c", "g.pdf", 3, 3)  # not retried until it changes
+    index.remove_file("c", "f")
+    assert index.search("c", unit(0), "", top_k=5) == []
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from pathlib import Path
+    from engine.documents.chunk import Chunk
+    from engine.documents.index import DocumentIndex
+    idx = DocumentIndex(Path(sys.argv[1]))
+    idx.create_collection("c")
+    rng = np.random.default_rng(0)
+    for i in range(100000):
+        n = 50
+        cs = [Chunk(f"file {i} chunk {j} " * 20, j, j + 1, 1, ()) for j in range(n)]
+        idx.put_file("c", f"file{i}.txt", size=i, mtime_ns=i, sha256=str(i), kind="txt", title="",
+                     chunks=cs, embeddings=rng.standard_normal((n, 384)).astype(np.float32))
+        if i == 3:
+            print("indexing", flush=True)
+""")
+
+
+def test_kill_during_indexing_leaves_every_file_whole(tmp_path: Path) -> None:
+    db = tmp_path / "d.db"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "indexing"
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = con.execute("SELECT f.chunks, COUNT(c.id) FROM files f LEFT JOIN chunks c ON c.file_id = f.id "
+                       "GROUP BY f.id").fetchall()
+    assert len(rows) >= 4 and all(declared == actual == 50 for declared, actual in rows)
+    index = DocumentIndex(db)
+    assert len(index.search("c", np.ones(384, np.float32) / np.sqrt(384), "chunk", top_k=3)) == 3
