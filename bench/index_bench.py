@@ -14,8 +14,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.documents.chunk import Chunk  # noqa: E402
-from engine.documents.index import DocumentIndex  # noqa: E402
+from engine.documents.chunk import Chunk
+from engine.documents.index import DocumentIndex
 
 # a Zipf-distributed vocabulary of 20,000 words, like real text (a few very common words, a long tail)
 VOCAB = [f"w{i}" for i in range(20_000)]
@@ -41,7 +41,7 @@ def main() -> None:
             query = rng.standard_normal(384).astype(np.float32)
             index.search("bench", query, "w150 w2300", top_k=5)  # load the vectors once
             times, vector_times = [], []
-            for i in range(20):
+            for _i in range(20):
                 words = f"w{rng.integers(20, 2000)} w{rng.integers(100, 5000)} w{rng.integers(500, 20000)}"
                 t1 = time.perf_counter()
                 index.search("bench", query, words, top_k=5)
