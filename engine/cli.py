@@ -308,6 +308,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from engine.convert.worker import main as worker_main
 
         return worker_main(argv[1:])
+    if argv[:1] == ["_extract-worker"]:  # ... and to parse a document in a sandboxed child
+        from engine.documents.sandbox import main as extract_main
+
+        return int(extract_main() or 0)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")

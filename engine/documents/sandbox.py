@@ -1,0 +1,227 @@
+"""Run :func:`engine.documents.extract.extract` in a child process with time and memory limits.
+
+A hostile or broken file can at worst kill that child: the app gets a :class:`DocumentError`, and a file that
+crashed, hung or exhausted the parser is put in a :class:`Quarantine` so it is not retried on every start (no crash
+loop) until the person releases it.
+
+The child is ``python -m engine.documents.sandbox`` (frozen app: ``<exe> _extract-worker``, whose entry point must
+call :func:`main`). The request (path, limits) goes in as one JSON object on stdin, so no file name is ever parsed
+as a command-line option; the result comes back as one JSON line on stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from engine.documents.extract import DocumentError, Extracted, Limits, extract
+from engine.paths import ponder_home
+from engine.verify import read_json, write_json_atomic
+
+_HEAD_BYTES = 1 << 20
+
+
+def worker_command() -> list[str]:
+    """How to start the extraction worker: ``python -m engine.documents.sandbox`` or the frozen app's subcommand."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "_extract-worker"]
+    return [sys.executable, "-m", "engine.documents.sandbox"]
+
+
+def _display(path: Path) -> str:
+    return repr(path.name) if not path.name.isprintable() else f"'{path.name}'"
+
+
+def fingerprint(path: Path) -> dict[str, Any]:
+    """Identify a file: resolved path, size, mtime and the SHA-256 of its first 1 MB."""
+    st = path.stat()
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        digest.update(fh.read(_HEAD_BYTES))
+    return {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "sha256_head": digest.hexdigest()}
+
+
+class Quarantine:
+    """Files that crashed, hung or exhausted the parser; kept in ``quarantine.json`` in the data folder.
+
+    A file matches an entry when it is the same file (path, size, mtime, head hash) or a copy of it (same size and
+    head hash at another path).
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else ponder_home() / "quarantine.json"
+
+    def entries(self) -> list[dict[str, Any]]:
+        data = read_json(self.path)
+        if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+            return []
+        return [e for e in data["files"] if isinstance(e, dict)]
+
+    def _save(self, entries: list[dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.path, {"version": 1, "files": entries})
+
+    @staticmethod
+    def _matches(entry: dict[str, Any], fp: dict[str, Any]) -> bool:
+        same = all(entry.get(k) == fp[k] for k in ("path", "size", "mtime_ns", "sha256_head"))
+        copy = entry.get("size") == fp["size"] and entry.get("sha256_head") == fp["sha256_head"]
+        return same or copy
+
+    def reason(self, path: Path) -> str | None:
+        """Why ``path`` is quarantined, or None when it is not (or cannot be read: extraction will say why)."""
+        try:
+            fp = fingerprint(path)
+        except OSError:
+            return None
+        for entry in self.entries():
+            if self._matches(entry, fp):
+                return str(entry.get("reason", "it made the parser fail"))
+        return None
+
+    def add(self, path: Path, reason: str) -> None:
+        try:
+            fp = fingerprint(path)
+        except OSError:
+            return
+        entries = [e for e in self.entries() if not self._matches(e, fp)]
+        entries.append({**fp, "reason": reason, "when": time.time()})
+        self._save(entries)
+
+    def release(self, path: Path) -> bool:
+        """Forget ``path`` (and copies of it) so the next extraction tries again; True if it was quarantined."""
+        resolved = str(Path(path).resolve())
+        try:
+            fp: dict[str, Any] | None = fingerprint(Path(path))
+        except OSError:
+            fp = None
+        entries = self.entries()
+        kept = [e for e in entries if e.get("path") != resolved and not (fp is not None and self._matches(e, fp))]
+        if len(kept) != len(entries):
+            self._save(kept)
+            return True
+        return False
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    else:
+        proc.kill()
+    proc.wait()
+
+
+def extract_in_sandbox(path: Path, limits: Limits | None = None, timeout_s: float = 60, memory_mb: int = 1024,
+                       quarantine: Quarantine | None = None) -> Extracted:
+    """Extract ``path`` in a limited child process; raise :class:`DocumentError` on refusal, crash or timeout."""
+    path = Path(path)
+    limits = limits or Limits()
+    quarantine = quarantine or Quarantine()
+    name = _display(path)
+    reason = quarantine.reason(path)
+    if reason is not None:
+        raise DocumentError(f"{name} is quarantined: {reason}.",
+                            "Release it from quarantine to try again (it may crash the parser again).")
+    request = {"path": str(path.resolve()), "limits": asdict(limits), "memory_mb": memory_mb,
+               "cpu_s": max(1, int(timeout_s) + 1)}
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONFAULTHANDLER": "1"}
+    proc = subprocess.Popen(worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, start_new_session=(os.name == "posix"))
+    try:
+        out, err = proc.communicate(json.dumps(request).encode("utf-8"), timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        why = f"the parser took longer than {timeout_s:g} s on {name}"
+        quarantine.add(path, why)
+        raise DocumentError(f"Could not read {name}: {why} and was stopped; the file is quarantined.",
+                            "It may be hostile or damaged; release it from quarantine to try again.") from None
+    finally:
+        _kill(proc)
+    event: dict[str, Any] = {}
+    for line in reversed(out.decode("utf-8", errors="replace").splitlines()):
+        try:
+            candidate = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(candidate, dict) and "event" in candidate:
+            event = candidate
+            break
+    if proc.returncode == 0 and event.get("event") == "done":
+        return Extracted.from_dict(event["result"])
+    if proc.returncode == 0 and event.get("event") == "refused":
+        raise DocumentError(str(event.get("problem", "")), str(event.get("hint", "")))
+    code = proc.returncode
+    if event.get("event") == "memory" or code == -signal.SIGKILL:
+        why = f"the parser ran out of memory (over {memory_mb} MB) on {name}"
+    elif os.name == "posix" and code == -signal.SIGXCPU:
+        why = f"the parser took longer than {timeout_s:g} s of CPU time on {name}"
+    elif code is not None and code < 0:
+        why = f"the parser crashed (signal {-code}) on {name}"
+    else:
+        tail = err.decode("utf-8", errors="replace").strip().splitlines()[-1:] or [f"exit code {code}"]
+        why = f"the parser crashed on {name} ({tail[0][:200]})"
+    quarantine.add(path, why)
+    raise DocumentError(f"Could not read {name}: {why}; the file is quarantined.",
+                        "It may be hostile or damaged; release it from quarantine to try again.")
+
+
+def _apply_limits(memory_mb: int, cpu_s: int) -> None:
+    """Bound this (child) process's address space and CPU time; a no-op where the platform lacks rlimits."""
+    try:
+        import resource
+    except ImportError:  # Windows: the timeout still applies
+        return
+    for which, value in ((getattr(resource, "RLIMIT_AS", None), memory_mb * 1024 * 1024),
+                         (getattr(resource, "RLIMIT_CPU", None), cpu_s)):
+        if which is None:
+            continue
+        with contextlib.suppress(ValueError, OSError):  # macOS refuses RLIMIT_AS; keep the others
+            _soft, hard = resource.getrlimit(which)
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(which, (value, hard))
+
+
+def _emit(event: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(event, ensure_ascii=True) + "\n")
+    sys.stdout.flush()
+
+
+def main() -> int:
+    """The worker: read one JSON request on stdin, extract, write one JSON line on stdout."""
+    request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    _apply_limits(int(request["memory_mb"]), int(request["cpu_s"]))
+    if os.environ.get("PONDER_TEST_CRASH_EXTRACT") == "1":  # test hook: a parser crash
+        os.abort()
+    if os.environ.get("PONDER_TEST_HANG_EXTRACT") == "1":  # test hook: a parser hang
+        while True:
+            time.sleep(60)
+    try:
+        result = extract(Path(request["path"]), Limits(**request["limits"]))
+    except DocumentError as exc:
+        _emit({"event": "refused", "problem": exc.problem, "hint": exc.hint})
+        return 0
+    except MemoryError:
+        _emit({"event": "memory"})
+        return 3
+    try:
+        _emit({"event": "done", "result": result.to_dict()})
+    except MemoryError:
+        _emit({"event": "memory"})
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
