@@ -208,6 +208,62 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from engine.documents.embed import Embedder, default_embedder_dir, export_embedder
+    from engine.documents.index import DocumentIndex
+    from engine.documents.pipeline import embedder_folder, index_paths
+    from engine.documents.retrieve import cited_prompt, retrieve
+
+    if args.docs_command == "embedder":
+        folder = export_embedder(args.path, default_embedder_dir())
+        print(f"Embedding model ready at {folder}")
+        return 0
+    index = DocumentIndex()
+    if args.docs_command == "list":
+        files = index.files(args.collection)
+        if args.json:
+            print(json.dumps([f.__dict__ for f in files], indent=2, ensure_ascii=False))
+        for f in [] if args.json else files:
+            print(f"{f.status:8} {f.chunks:5} chunks  {f.path}" + (f"  — {f.error}" if f.error else ""))
+        return 0
+    embedder = Embedder(embedder_folder())
+    if args.docs_command == "add":
+        failed = 0
+        for p in index_paths(index, args.paths, embedder, collection=args.collection):
+            if p.stage in ("indexed", "skipped", "failed"):
+                failed += p.stage == "failed"
+                note = f" ({p.done} chunks)" if p.stage == "indexed" else (f": {p.message}" if p.message else "")
+                print(f"[{p.file_index}/{p.files}] {p.stage} {p.path}{note}", flush=True)
+        return 1 if failed else 0
+    sources = retrieve(index, embedder, args.collection, args.query, top_k=args.top)
+    if args.docs_command == "search":
+        rows = [{"file": s.hit.path, "page": s.hit.page, "heading": list(s.hit.heading), "start": s.hit.start,
+                 "end": s.hit.end, "score": round(s.hit.score, 6), "similarity": round(s.hit.similarity, 6),
+                 "text": s.hit.text} for s in sources]
+        if args.json:
+            print(json.dumps(rows, indent=2, ensure_ascii=False))
+        for s in [] if args.json else sources:
+            print(f"[{s.number}] {s.label}  score {s.hit.score:.4f}\n    {s.hit.text[:200]!r}")
+        return 0
+    from engine.chat.template import Message
+    from engine.runtime.generate import ChatModel, GenerationConfig
+    from engine.store import find_model
+
+    model = ChatModel(find_model(args.model).path, provider=args.provider)
+    config = GenerationConfig(sampling=model.default_sampling(seed=args.seed), max_new_tokens=args.max_tokens)
+    result = model.chat([Message("user", cited_prompt(args.query, sources))], config)
+    if args.json:
+        print(json.dumps({"answer": result.answer, "reasoning": result.reasoning,
+                          "sources": [{"number": s.number, "label": s.label, "file": s.hit.path, "page": s.hit.page,
+                                       "start": s.hit.start, "end": s.hit.end} for s in sources]},
+                         ensure_ascii=False))
+        return 0
+    print(result.answer)
+    for s in sources:
+        print(f"[{s.number}] {s.label}")
+    return 0
+
+
 def cmd_rm(args: argparse.Namespace) -> int:
     from engine.store import delete
 
@@ -290,6 +346,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("docs", help="documents: add files, search them, ask questions with citations")
+    docs = p.add_subparsers(dest="docs_command", required=True)
+    d = docs.add_parser("add", help="index files or folders (PDF, DOCX, TXT, Markdown, HTML)")
+    d.add_argument("paths", nargs="+", type=Path)
+    d.add_argument("--collection", default="default")
+    d = docs.add_parser("list", help="indexed files and their status")
+    d.add_argument("--collection", default="default")
+    d.add_argument("--json", action="store_true")
+    d = docs.add_parser("search", help="retrieval only: file, page, span, score, text")
+    d.add_argument("query")
+    d.add_argument("--collection", default="default")
+    d.add_argument("--top", type=int, default=5)
+    d.add_argument("--json", action="store_true")
+    d = docs.add_parser("ask", help="answer from the documents, citing them as [1], [2]...")
+    d.add_argument("query")
+    d.add_argument("--collection", default="default")
+    d.add_argument("--model", required=True, help="installed model name or catalog id")
+    d.add_argument("--top", type=int, default=5)
+    d.add_argument("--max-tokens", type=int, default=2048)
+    d.add_argument("--seed", type=int)
+    d.add_argument("--provider", choices=("auto", "cpu", "cuda", "dml", "coreml"), default="auto")
+    d.add_argument("--json", action="store_true")
+    d = docs.add_parser("embedder", help="install the embedding model from a local checkpoint folder")
+    d.add_argument("path", type=Path)
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("rm", help="delete an installed model")
     p.add_argument("name")

@@ -90,6 +90,7 @@ class Hit:
     score: float
     vector_rank: int | None
     keyword_rank: int | None
+    similarity: float  # cosine between the query and the chunk
 
 
 class DocumentIndex:
@@ -218,8 +219,10 @@ class DocumentIndex:
         """Best chunks for a query: exact cosine ranking and FTS5 keyword ranking, fused by reciprocal rank."""
         ids, matrix = self._vectors(collection)
         vector_rank: dict[int, int] = {}
+        similarity: dict[int, float] = {}
         if len(ids):
             scores = matrix @ np.asarray(query_vector, dtype=np.float32)
+            similarity = dict(zip(ids.tolist(), scores.tolist(), strict=True))
             n = min(candidates, len(ids))
             top = np.argpartition(-scores, n - 1)[:n]
             for rank, i in enumerate(top[np.argsort(-scores[top])]):
@@ -228,7 +231,8 @@ class DocumentIndex:
         fused = {cid: sum(1 / (RRF_K + r + 1) for r in (vector_rank.get(cid), keyword_rank.get(cid)) if r is not None)
                  for cid in set(vector_rank) | set(keyword_rank)}
         best = sorted(fused, key=lambda c: -fused[c])[:top_k]
-        return [self._hit(cid, fused[cid], vector_rank.get(cid), keyword_rank.get(cid)) for cid in best]
+        return [self._hit(cid, fused[cid], vector_rank.get(cid), keyword_rank.get(cid), similarity.get(cid, 0.0))
+                for cid in best]
 
     def _keyword(self, collection: str, text: str, limit: int) -> list[int]:
         terms = [t for t in text.split() if len(t) >= 3]
@@ -242,9 +246,10 @@ class DocumentIndex:
                 (match, collection, limit)).fetchall()
         return [r[0] for r in rows]
 
-    def _hit(self, chunk_id: int, score: float, vector_rank: int | None, keyword_rank: int | None) -> Hit:
+    def _hit(self, chunk_id: int, score: float, vector_rank: int | None, keyword_rank: int | None,
+             similarity: float) -> Hit:
         with self._lock:
             r = self._db.execute("SELECT c.*, f.path, f.title FROM chunks c JOIN files f ON f.id = c.file_id WHERE "
                                  "c.id = ?", (chunk_id,)).fetchone()
         return Hit(chunk_id, r["path"], r["title"], r["text"], r["start"], r["end"], r["page"],
-                   tuple(json.loads(r["heading"])), score, vector_rank, keyword_rank)
+                   tuple(json.loads(r["heading"])), score, vector_rank, keyword_rank, similarity)

@@ -1,0 +1,117 @@
+"""Indexing files and folders: extract (sandboxed) → chunk → embed → index, one file at a time, with progress.
+
+Cancelling stops between files or embedding batches; files already indexed stay, and running again continues:
+unchanged files are skipped, changed ones re-indexed. A file that fails is recorded with its reason and the rest go
+on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.cancel import CancelToken
+from engine.documents.chunk import chunk_sections
+from engine.documents.embed import Embedder, default_embedder_dir
+from engine.documents.extract import SUPPORTED, DocumentError, Limits
+from engine.documents.index import DocumentIndex
+from engine.documents.sandbox import extract_in_sandbox
+from engine.errors import PonderError
+from engine.verify import file_digests
+
+DEFAULT_COLLECTION = "default"
+BATCH = 32
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """One step: ``stage`` is "extract", "embed", "indexed", "skipped" (unchanged) or "failed" (``message`` says
+    why). ``file_index`` counts from 1 of ``files``; ``done``/``total`` are chunks embedded in this file."""
+
+    path: str
+    file_index: int
+    files: int
+    stage: str
+    done: int = 0
+    total: int = 0
+    message: str = ""
+
+
+def embedder_folder() -> Path:
+    """The embedding model in use: ``$PONDER_EMBEDDER``, else the default folder under the data folder."""
+    env = os.environ.get("PONDER_EMBEDDER")
+    folder = Path(env) if env else default_embedder_dir()
+    if not (folder / "embedder.json").is_file():
+        raise PonderError("No embedding model is installed for documents.",
+                          "Run 'ponder docs embedder PATH' with a local sentence-embedding checkpoint folder.")
+    return folder
+
+
+def discover(paths: Sequence[Path]) -> list[tuple[Path, str]]:
+    """Files to index from files and folders (recursively), each with "" or the reason it is refused."""
+    out: list[tuple[Path, str]] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+                if child.suffix.lower() in SUPPORTED:
+                    out.append((child.resolve(), ""))
+        elif path.is_file():
+            reason = "" if path.suffix.lower() in SUPPORTED else (
+                f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; Ponder reads PDF, DOCX, TXT, "
+                "Markdown and HTML.")
+            out.append((path.resolve(), reason))
+        else:
+            out.append((path, f"{path}: no such file or folder."))
+    return out
+
+
+def index_paths(index: DocumentIndex, paths: Sequence[Path], embedder: Embedder, *,
+                collection: str = DEFAULT_COLLECTION, cancel: CancelToken | None = None,
+                limits: Limits | None = None, timeout_s: float = 120) -> Iterator[IndexProgress]:
+    """Index ``paths`` into ``collection``, yielding progress; see the module doc for cancel and resume."""
+    index.create_collection(collection)
+    files = discover(paths)
+    max_tokens = max(32, min(256, embedder.max_seq_length - 8))
+    for number, (path, refused) in enumerate(files, 1):
+        if cancel:
+            cancel.raise_if_cancelled("Indexing")
+        key = str(path)
+        if refused:
+            index.mark_failed(collection, key, refused)
+            yield IndexProgress(key, number, len(files), "failed", message=refused)
+            continue
+        stat = path.stat()
+        if index.is_current(collection, key, stat.st_size, stat.st_mtime_ns):
+            yield IndexProgress(key, number, len(files), "skipped")
+            continue
+        sha, _ = file_digests(path, sha256=True, git_sha1=False, cancel=cancel, what="Indexing")
+        if index.is_current(collection, key, stat.st_size, stat.st_mtime_ns, sha or ""):
+            yield IndexProgress(key, number, len(files), "skipped")
+            continue
+        yield IndexProgress(key, number, len(files), "extract")
+        try:
+            doc = extract_in_sandbox(path, limits, timeout_s=timeout_s)
+        except DocumentError as err:
+            index.mark_failed(collection, key, str(err), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+            yield IndexProgress(key, number, len(files), "failed", message=str(err))
+            continue
+        chunks = chunk_sections(doc.sections, embedder.count_tokens, max_tokens=max_tokens)
+        if not chunks:
+            reason = f"{path.name}: no text to index."
+            index.mark_failed(collection, key, reason, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+            yield IndexProgress(key, number, len(files), "failed", message=reason)
+            continue
+        vectors = []
+        for start in range(0, len(chunks), BATCH):
+            if cancel:
+                cancel.raise_if_cancelled("Indexing")
+            vectors.append(embedder.embed_passages([c.text for c in chunks[start:start + BATCH]]))
+            yield IndexProgress(key, number, len(files), "embed", min(start + BATCH, len(chunks)), len(chunks))
+        index.put_file(collection, key, size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=sha or "",
+                       kind=doc.kind, title=doc.title, chunks=chunks, embeddings=np.vstack(vectors))
+        yield IndexProgress(key, number, len(files), "indexed", len(chunks), len(chunks))
