@@ -15,11 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pypdf import PdfReader  # noqa: E402
+from pypdf import PdfReader
 
-from engine.documents.embed import Embedder  # noqa: E402
-from engine.documents.index import DocumentIndex  # noqa: E402
-from engine.documents.pipeline import embedder_folder, index_paths  # noqa: E402
+from engine.documents.embed import Embedder
+from engine.documents.index import DocumentIndex
+from engine.documents.pipeline import embedder_folder, index_paths
 
 DEFAULT = [Path("/usr/share/doc/libtasn1-doc/libtasn1.pdf"),
            Path("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf")]
