@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.hub_server import hub_env, hub_server
+from tests.fixtures.keyrings import memory_keyring
 from tests.fixtures.models import converted, tiny_checkpoints
 
-__all__ = ["converted", "hub_env", "hub_server", "tiny_checkpoints"]
+__all__ = ["converted", "hub_env", "hub_server", "memory_keyring", "tiny_checkpoints"]
 
 
 @pytest.fixture(autouse=True)

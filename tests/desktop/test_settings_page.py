@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
-import keyring.errors
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -30,20 +28,12 @@ from engine.settings import Settings, load_settings
 from engine.store import install
 from tests.fixtures.keyrings import MemoryKeyring
 
+pytestmark = pytest.mark.usefixtures("memory_keyring")  # every test gets an empty in-memory keyring
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "hf_TopSecretValue1234567890"
 
 
-@pytest.fixture(autouse=True)
-def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.fixture

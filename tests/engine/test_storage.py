@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from engine.chat.storage import ConversationStore
 from engine.errors import PonderError
+from tests.fixtures.processes import kill_writer_midway
 
 
 @pytest.fixture
@@ -93,13 +88,7 @@ WRITER = textwrap.dedent("""
 
 def test_kill_mid_stream_leaves_an_intact_database_with_the_message_interrupted(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "streaming"
-    time.sleep(0.3)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    kill_writer_midway(WRITER, db, "streaming", 0.3)
     store = ConversationStore(db)
     assert store.mark_interrupted() == 1
     [conv] = store.conversations()
