@@ -64,6 +64,17 @@ class Plan:
     quantize: bool
 
 
+def read_checkpoint_json(path: Path) -> dict[str, Any]:
+    """A checkpoint's JSON file (config.json and the like) as a dict; ConversionError when it cannot be read."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConversionError(f"{path} cannot be read: {err}.", "Download the checkpoint again.") from err
+    if not isinstance(data, dict):
+        raise ConversionError(f"{path} is not a JSON object.", "Download the checkpoint again.")
+    return data
+
+
 def inspect_checkpoint(path: Path) -> Checkpoint:
     """Check that ``path`` is a convertible checkpoint: config.json of a supported architecture, safetensors
     weights, a tokenizer, and no custom code."""
@@ -72,10 +83,7 @@ def inspect_checkpoint(path: Path) -> Checkpoint:
     if not config_path.is_file():
         raise ConversionError(f"{path} is not a Hugging Face checkpoint folder (no config.json).",
                               "Point at the folder that holds config.json and *.safetensors.")
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ConversionError(f"{config_path} cannot be read: {err}.", "Download the checkpoint again.") from err
+    config = read_checkpoint_json(config_path)
     if "auto_map" in config:
         raise ConversionError(f"{path.name} needs custom Python code (auto_map in config.json).",
                               "Ponder never runs code from a model; choose a checkpoint of a standard architecture.")

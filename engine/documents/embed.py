@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from engine.convert.manifest import tool_versions
+from engine.convert.pipeline import read_checkpoint_json
 from engine.errors import ConversionError, StoreError
 from engine.paths import ponder_home
 from engine.verify import write_json_atomic
@@ -67,16 +68,6 @@ def default_embedder_dir() -> Path:
     return ponder_home() / "embedders" / "all-minilm-l6-v2"
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ConversionError(f"{path} cannot be read: {err}.", "Download the checkpoint again.") from err
-    if not isinstance(data, dict):
-        raise ConversionError(f"{path} is not a JSON object.", "Download the checkpoint again.")
-    return data
-
-
 def inspect_embedder_checkpoint(src: Path) -> dict[str, Any]:
     """Check ``src`` is a standard encoder checkpoint with safetensors weights and tokenizer.json; its config."""
     src = Path(src).expanduser()
@@ -84,7 +75,7 @@ def inspect_embedder_checkpoint(src: Path) -> dict[str, Any]:
     if not config_path.is_file():
         raise ConversionError(f"{src} is not a Hugging Face checkpoint folder (no config.json).",
                               "Point at the folder that holds config.json and *.safetensors.")
-    config = _read_json(config_path)
+    config = read_checkpoint_json(config_path)
     if "auto_map" in config:
         raise ConversionError(f"{src.name} needs custom Python code (auto_map in config.json).",
                               "Ponder never runs code from a model; choose a checkpoint of a standard architecture.")
@@ -106,12 +97,13 @@ def _max_seq_length(src: Path, config: dict[str, Any]) -> int:
     if config.get("model_type") in ("roberta", "xlm-roberta"):
         limits[0] -= 2  # positions start after the padding index
     st = src / "sentence_bert_config.json"
-    if st.is_file() and isinstance(_read_json(st).get("max_seq_length"), int):
-        limits.append(int(_read_json(st)["max_seq_length"]))
+    st_length = read_checkpoint_json(st).get("max_seq_length") if st.is_file() else None
+    if isinstance(st_length, int):
+        limits.append(st_length)
     else:
         tok = src / "tokenizer_config.json"
         if tok.is_file():
-            value = _read_json(tok).get("model_max_length")
+            value = read_checkpoint_json(tok).get("model_max_length")
             if isinstance(value, int) and value > 0:
                 limits.append(value)
     return min(limits)
@@ -120,7 +112,7 @@ def _max_seq_length(src: Path, config: dict[str, Any]) -> int:
 def _pooling_mode(src: Path) -> str:
     pooling = src / "1_Pooling" / "config.json"
     if pooling.is_file():
-        data = _read_json(pooling)
+        data = read_checkpoint_json(pooling)
         if not data.get("pooling_mode_mean_tokens", True):
             raise ConversionError(f"{src.name} uses a pooling other than mean pooling.",
                                   "Ponder's embedder supports mean-pooled sentence encoders only.")

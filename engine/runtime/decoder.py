@@ -6,7 +6,6 @@ cache handed back as the next step's past. The fast path (I/O binding, shared pr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,9 +93,3 @@ class Decoder:
             if token in eos:
                 return
             logits = self.step([token])
-
-
-def read_genai_config(model_dir: Path) -> dict[str, object]:
-    """The builder's ``genai_config.json`` (model facts such as context length and EOS ids), if present."""
-    path = model_dir / "genai_config.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

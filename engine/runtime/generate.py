@@ -20,7 +20,6 @@ from engine.errors import PonderError
 from engine.runtime.detok import StreamDetokenizer
 from engine.runtime.sampling import Sampler, SamplingParams
 from engine.runtime.session import KVSession
-from engine.store import get_installed
 
 
 @dataclass(frozen=True)
@@ -133,11 +132,6 @@ class ChatModel:
         self.eos = set(self.manifest.generation.get("eos_token_ids") or [])
         self.reasoning_model = self.template.opens_think()
         self.load_s = time.perf_counter() - started
-
-    @classmethod
-    def open(cls, name: str, **kwargs: object) -> ChatModel:
-        """Open an installed model by name."""
-        return cls(get_installed(name).path, **kwargs)  # type: ignore[arg-type]
 
     def default_sampling(self, seed: int | None = None) -> SamplingParams:
         """The model's recommended sampling (from the catalog or its generation config)."""

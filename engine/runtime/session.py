@@ -74,13 +74,6 @@ class KVSession:
                 self._binding.bind_ortvalue_output(name, value)
         self.tokens: list[int] = []
 
-    @property
-    def kv_bytes(self) -> int:
-        """Memory held by the preallocated cache."""
-        lay = self.layout
-        element = np.dtype(lay.cache_dtype).itemsize
-        return 2 * lay.num_layers * lay.num_kv_heads * self.context * lay.head_dim * element
-
     def rewind(self, length: int) -> None:
         """Forget every token after the first ``length`` (their cache entries are simply overwritten later)."""
         if not 0 <= length <= len(self.tokens):
