@@ -4,11 +4,13 @@ that also keeps the conversation on disk as the reply grows."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from engine.chat.storage import ConversationStore, StoredMessage
 from engine.chat.template import Message
+from engine.documents.retrieve import Source, cited_prompt
 from engine.runtime.generate import ChatModel, Controls, Event, Finished, GenerationConfig, TextDelta
 
 SAVE_EVERY_S = 0.5
@@ -23,9 +25,12 @@ class ReplyStarted:
     conversation_id: str
     message: StoredMessage
     user_message: StoredMessage | None
+    sources: list[dict[str, Any]] = field(default_factory=list)  # the numbered sources the reply may cite
 
 
 ReplyEvent = ReplyStarted | Event
+Retriever = Callable[[str], list[Source]]
+"""The attached documents of a conversation: a question in, the relevant passages out (numbered)."""
 
 
 def prompt_messages(store: ConversationStore, conversation_id: str) -> list[Message]:
@@ -45,11 +50,19 @@ def _title_from(text: str) -> str:
 
 
 def _stream_reply(store: ConversationStore, model: ChatModel, model_name: str, conversation_id: str,
-                  config: GenerationConfig, controls: Controls, user: StoredMessage | None) -> Iterator[ReplyEvent]:
+                  config: GenerationConfig, controls: Controls, user: StoredMessage | None,
+                  retriever: Retriever | None) -> Iterator[ReplyEvent]:
     history = prompt_messages(store, conversation_id)
+    sources: list[dict[str, Any]] = []
+    if retriever is not None and history and history[-1].role == "user":
+        # only the question being answered carries its passages; earlier turns stay short
+        found = retriever(history[-1].content)
+        history[-1] = Message("user", cited_prompt(history[-1].content, found))
+        sources = [s.to_dict() for s in found]
+    extra = {"sources": sources} if retriever is not None else {}
     reply = store.append(conversation_id, "assistant", "", state="streaming", engine=LOCAL_ENGINE,
-                         model=model_name)
-    yield ReplyStarted(conversation_id, reply, user)
+                         model=model_name, stats=extra)
+    yield ReplyStarted(conversation_id, reply, user, sources)
     text = {"reasoning": "", "answer": ""}
     saved = time.monotonic()
     try:
@@ -63,7 +76,7 @@ def _stream_reply(store: ConversationStore, model: ChatModel, model_name: str, c
                 state = "cancelled" if event.finish_reason == "cancelled" else "complete"
                 store.save_progress(reply.id, content=event.answer, reasoning=event.reasoning, state=state,
                                     stats={**asdict(event.stats), "finish_reason": event.finish_reason,
-                                           "reasoning_unfinished": event.reasoning_unfinished})
+                                           "reasoning_unfinished": event.reasoning_unfinished, **extra})
             yield event
     except BaseException:
         store.save_progress(reply.id, content=text["answer"], reasoning=text["reasoning"], state="interrupted")
@@ -71,29 +84,31 @@ def _stream_reply(store: ConversationStore, model: ChatModel, model_name: str, c
 
 
 def send(store: ConversationStore, model: ChatModel, model_name: str, conversation_id: str, text: str,
-         config: GenerationConfig, controls: Controls) -> Iterator[ReplyEvent]:
-    """Add the person's message and stream the reply."""
+         config: GenerationConfig, controls: Controls, retriever: Retriever | None = None) -> Iterator[ReplyEvent]:
+    """Add the person's message and stream the reply (answered from ``retriever``'s passages when given)."""
     conv = store.get(conversation_id)
     user = store.append(conversation_id, "user", text)
     if conv.title == DEFAULT_TITLE:
         store.update(conversation_id, title=_title_from(text))
-    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, user)
+    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, user, retriever)
 
 
 def regenerate(store: ConversationStore, model: ChatModel, model_name: str, conversation_id: str,
-               config: GenerationConfig, controls: Controls) -> Iterator[ReplyEvent]:
+               config: GenerationConfig, controls: Controls, retriever: Retriever | None = None
+               ) -> Iterator[ReplyEvent]:
     """Replace the last reply with a new one."""
     messages = store.messages(conversation_id)
     last_user = max((m.position for m in messages if m.role == "user"), default=None)
     if last_user is None:
         return
     store.truncate(conversation_id, last_user + 1)
-    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, None)
+    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, None, retriever)
 
 
 def edit_and_resend(store: ConversationStore, model: ChatModel, model_name: str, conversation_id: str,
-                    position: int, text: str, config: GenerationConfig, controls: Controls) -> Iterator[ReplyEvent]:
+                    position: int, text: str, config: GenerationConfig, controls: Controls,
+                    retriever: Retriever | None = None) -> Iterator[ReplyEvent]:
     """Replace the person's message at ``position`` (the later turns go) and stream a new reply."""
     store.truncate(conversation_id, position)
     user = store.append(conversation_id, "user", text)
-    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, user)
+    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, user, retriever)

@@ -185,6 +185,38 @@ class DocumentIndex:
             self._db.execute("COMMIT")
             self._generation += 1
 
+    def add_pending(self, collection: str, path: str, size: int, mtime_ns: int) -> bool:
+        """Queue a file for indexing unless it is indexed (or failed) as it is now; returns True when queued.
+
+        A changed file keeps its old chunks (still searchable) until its new ones replace them.
+        """
+        state = self.file_state(collection, path)
+        if state is not None and state.status != "pending" and state.size == size and state.mtime_ns == mtime_ns:
+            return False
+        self._tx([("INSERT INTO files (collection, path, size, mtime_ns, status, updated_at) VALUES "
+                   "(?, ?, 0, 0, 'pending', ?) ON CONFLICT (collection, path) DO UPDATE SET status = 'pending', "
+                   "error = '', updated_at = excluded.updated_at", (collection, path, time.time()))])
+        return True
+
+    def confirm_unchanged(self, collection: str, path: str, size: int, mtime_ns: int, sha256: str) -> bool:
+        """A queued file whose content hash matches its indexed chunks: mark it indexed again without re-embedding
+        (e.g. it was only touched). Returns False when its content is new."""
+        with self._lock:
+            row = self._db.execute("SELECT sha256, chunks FROM files WHERE collection = ? AND path = ?",
+                                   (collection, path)).fetchone()
+        if row is None or not sha256 or row["sha256"] != sha256 or row["chunks"] == 0:
+            return False
+        self._tx([("UPDATE files SET status = 'indexed', size = ?, mtime_ns = ?, updated_at = ? WHERE "
+                   "collection = ? AND path = ?", (size, mtime_ns, time.time(), collection, path))])
+        return True
+
+    def pending(self, collection: str) -> list[str]:
+        """Files queued for indexing, in the order they were queued."""
+        with self._lock:
+            return [r[0] for r in self._db.execute(
+                "SELECT path FROM files WHERE collection = ? AND status = 'pending' ORDER BY updated_at, id",
+                (collection,))]
+
     def mark_failed(self, collection: str, path: str, error: str, *, size: int = 0, mtime_ns: int = 0) -> None:
         """Record that a file could not be indexed, and why (its old chunks, if any, are removed)."""
         self._tx([

@@ -70,27 +70,44 @@ def discover(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     return out
 
 
-def index_paths(index: DocumentIndex, paths: Sequence[Path], embedder: Embedder, *,
-                collection: str = DEFAULT_COLLECTION, cancel: CancelToken | None = None,
-                limits: Limits | None = None, timeout_s: float = 120) -> Iterator[IndexProgress]:
-    """Index ``paths`` into ``collection``, yielding progress; see the module doc for cancel and resume."""
+def queue_paths(index: DocumentIndex, paths: Sequence[Path], collection: str = DEFAULT_COLLECTION
+                ) -> list[IndexProgress]:
+    """Record the files under ``paths`` as waiting to be indexed (new or changed ones only) and refuse the ones
+    Ponder cannot read, with the reason. The queue lives in the index, so it survives a restart. Returns what
+    was decided now: refused files ("failed") and unchanged ones ("skipped")."""
     index.create_collection(collection)
+    decided: list[IndexProgress] = []
     files = discover(paths)
-    max_tokens = max(32, min(256, embedder.max_seq_length - 8))
-    for number, (path, refused) in enumerate(files, 1):
-        if cancel:
-            cancel.raise_if_cancelled("Indexing")
-        key = str(path)
-        if refused:
-            index.mark_failed(collection, key, refused)
-            yield IndexProgress(key, number, len(files), "failed", message=refused)
+    for number, (path, reason) in enumerate(files, 1):
+        if reason:
+            index.mark_failed(collection, str(path), reason)
+            decided.append(IndexProgress(str(path), number, len(files), "failed", message=reason))
             continue
         stat = path.stat()
-        if index.is_current(collection, key, stat.st_size, stat.st_mtime_ns):
-            yield IndexProgress(key, number, len(files), "skipped")
+        if not index.add_pending(collection, str(path), stat.st_size, stat.st_mtime_ns):
+            decided.append(IndexProgress(str(path), number, len(files), "skipped"))
+    return decided
+
+
+def index_pending(index: DocumentIndex, embedder: Embedder, collection: str = DEFAULT_COLLECTION, *,
+                  cancel: CancelToken | None = None, limits: Limits | None = None, timeout_s: float = 120
+                  ) -> Iterator[IndexProgress]:
+    """Index the files queued in ``collection``, yielding progress; see the module doc for cancel and resume."""
+    files = index.pending(collection)
+    max_tokens = max(32, min(256, embedder.max_seq_length - 8))
+    for number, key in enumerate(files, 1):
+        if cancel:
+            cancel.raise_if_cancelled("Indexing")
+        path = Path(key)
+        try:
+            stat = path.stat()
+        except OSError as err:
+            reason = f"{path.name}: the file can no longer be read ({err.strerror or err})."
+            index.mark_failed(collection, key, reason)
+            yield IndexProgress(key, number, len(files), "failed", message=reason)
             continue
         sha, _ = file_digests(path, sha256=True, git_sha1=False, cancel=cancel, what="Indexing")
-        if index.is_current(collection, key, stat.st_size, stat.st_mtime_ns, sha or ""):
+        if index.confirm_unchanged(collection, key, stat.st_size, stat.st_mtime_ns, sha or ""):
             yield IndexProgress(key, number, len(files), "skipped")
             continue
         yield IndexProgress(key, number, len(files), "extract")
@@ -115,3 +132,11 @@ def index_paths(index: DocumentIndex, paths: Sequence[Path], embedder: Embedder,
         index.put_file(collection, key, size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=sha or "",
                        kind=doc.kind, title=doc.title, chunks=chunks, embeddings=np.vstack(vectors))
         yield IndexProgress(key, number, len(files), "indexed", len(chunks), len(chunks))
+
+
+def index_paths(index: DocumentIndex, paths: Sequence[Path], embedder: Embedder, *,
+                collection: str = DEFAULT_COLLECTION, cancel: CancelToken | None = None,
+                limits: Limits | None = None, timeout_s: float = 120) -> Iterator[IndexProgress]:
+    """Queue ``paths`` and index everything queued in ``collection`` (earlier interrupted work included)."""
+    yield from queue_paths(index, paths, collection)
+    yield from index_pending(index, embedder, collection, cancel=cancel, limits=limits, timeout_s=timeout_s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.documents.embed import Embedder
 from engine.documents.index import DocumentIndex, Hit
@@ -24,6 +25,13 @@ class Source:
         where = f"p. {self.hit.page}" if self.hit.page else " › ".join(self.hit.heading)
         name = Path(self.hit.path).name
         return f"{name}, {where}" if where else name
+
+    def to_dict(self) -> dict[str, Any]:
+        """The source as kept with an answer (JSON): enough to show and to open it at its passage."""
+        h = self.hit
+        return {"number": self.number, "label": self.label, "file": h.path, "title": h.title, "page": h.page,
+                "heading": list(h.heading), "start": h.start, "end": h.end, "text": h.text,
+                "score": round(h.score, 6), "similarity": round(h.similarity, 6)}
 
 
 def retrieve(index: DocumentIndex, embedder: Embedder, collection: str, question: str, top_k: int = 5
