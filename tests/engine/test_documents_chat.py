@@ -152,7 +152,7 @@ def test_locate_finds_the_page_and_passage_even_after_the_file_changed(tmp_path:
     assert moved.moved and moved.page == 3 and moved.document.text[moved.start:moved.end] == hit.text
 
     text_pdf(manual, ["Nothing about rodents any more."])
-    with pytest.raises(DocumentError, match="no longer in manual.pdf"):
+    with pytest.raises(DocumentError, match=r"no longer in manual\.pdf"):
         locate(Path(hit.path), hit.start, hit.end, hit.text)
     manual.unlink()
     with pytest.raises(DocumentError, match="is no longer at"):
