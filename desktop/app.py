@@ -14,11 +14,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QMessageBox,
     QStackedWidget,
     QWidget,
 )
 
 from desktop.chat.page import ChatPage
+from desktop.documents.indexer import DocumentIndexer
 from desktop.i18n import install_translator
 from desktop.models.page import ModelsPage
 from desktop.models.welcome import WelcomePage
@@ -27,6 +29,7 @@ from desktop.theme import apply_theme
 from desktop.workers import BackgroundJobs, InferenceThread
 from engine import __version__
 from engine.chat.storage import ConversationStore
+from engine.documents.index import DocumentIndex
 from engine.settings import Settings, load_settings
 from engine.store import list_installed, sweep_trash
 
@@ -50,7 +53,8 @@ class MainWindow(QMainWindow):
         self.nav = QListWidget()
         self.nav.addItems([self.tr("Chat"), self.tr("Models"), self.tr("Settings")])
         self.nav.setFixedWidth(130)
-        self.chat = ChatPage(self.store, self.inference, lambda: self.settings)
+        self.indexer = DocumentIndexer(DocumentIndex(), self.jobs)
+        self.chat = ChatPage(self.store, self.inference, lambda: self.settings, jobs=self.jobs, indexer=self.indexer)
         self.welcome = WelcomePage()
         self.models = ModelsPage(self.jobs, lambda: self.settings)
         self.settings_page = SettingsPage(self.settings, self.inference, self.jobs)
@@ -81,6 +85,21 @@ class MainWindow(QMainWindow):
         self.chat.status.connect(self._on_status)
         self.nav.setCurrentRow(CHAT)
         self._on_models_changed()
+        self.menuBar().addMenu(self.tr("&Help")).addAction(self.tr("About Ponder"), self.show_about)
+        if self.indexer.has_work():  # documents left waiting when the app last closed (or crashed)
+            self.indexer.resume()
+
+    def show_about(self) -> QMessageBox:
+        """Help > About: the name, version, ONNX Runtime version and data folder (non-modal; returned for tests)."""
+        import onnxruntime
+
+        from engine.paths import ponder_home
+
+        box = QMessageBox(QMessageBox.Icon.Information, self.tr("About Ponder"), f"Ponder {__version__}", parent=self)
+        box.setInformativeText(self.tr("Private AI on your own computer.\n\nONNX Runtime {0}\nData folder: {1}")
+                               .format(onnxruntime.__version__, ponder_home()))
+        box.open()
+        return box
 
     def _on_models_changed(self) -> None:
         self.chat.refresh_models()
@@ -120,6 +139,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.chat.stop()
         self.models.pause_all()  # downloads and conversions resume next time
+        self.indexer.stop()  # so does indexing: the queue is kept in the index
         self.jobs.stop_all()
         self.inference.stop()
         self.store.close()

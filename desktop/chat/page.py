@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QKeyEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -29,9 +29,16 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.chat.transcript import MessageDelegate, Row, TranscriptModel, TranscriptView
-from desktop.workers import GeneratorWorker, InferenceThread
+from desktop.documents.indexer import DocumentIndexer
+from desktop.documents.panel import DocumentsBar
+from desktop.documents.source_view import SourceDialog
+from desktop.workers import BackgroundJobs, GeneratorWorker, InferenceThread
 from engine.chat import conversation as actions
 from engine.chat.storage import ConversationStore, StoredMessage
+from engine.documents.embed import Embedder
+from engine.documents.index import DocumentIndex
+from engine.documents.pipeline import embedder_folder
+from engine.documents.retrieve import Source, retrieve
 from engine.runtime.generate import ChatModel, Controls, Finished, GenerationConfig, Notice, TextDelta
 from engine.runtime.sampling import SamplingParams
 from engine.settings import Settings
@@ -67,9 +74,14 @@ class ChatPage(QWidget):
     reply_finished = Signal(object)  # the Finished event
 
     def __init__(self, store: ConversationStore, inference: InferenceThread, settings: Callable[[], Settings],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, jobs: BackgroundJobs | None = None,
+                 indexer: DocumentIndexer | None = None) -> None:
         super().__init__(parent)
         self.store, self.inference, self.settings = store, inference, settings
+        self.jobs = jobs or BackgroundJobs()
+        self.indexer = indexer or DocumentIndexer(DocumentIndex(), self.jobs)
+        self.source_dialog: SourceDialog | None = None
+        self.setAcceptDrops(True)
         self.conversation_id: str | None = None
         self._job: tuple[GeneratorWorker, Controls, str] | None = None
         self._editing: int | None = None  # position of the user message being edited
@@ -145,6 +157,9 @@ class ChatPage(QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.input, 1)
         bottom.addWidget(self.send_button)
+        self.docs_bar = DocumentsBar(self.indexer)
+        self.docs_bar.collection_chosen.connect(self._choose_collection)
+        self.docs_bar.add_requested.connect(self.attach_paths)
 
         main = QWidget()
         main_layout = QVBoxLayout(main)
@@ -153,6 +168,7 @@ class ChatPage(QWidget):
         main_layout.addWidget(self.view, 1)
         main_layout.addLayout(controls)
         main_layout.addWidget(self.edit_label)
+        main_layout.addWidget(self.docs_bar)
         main_layout.addLayout(bottom)
 
         splitter = QSplitter()
@@ -213,6 +229,7 @@ class ChatPage(QWidget):
             rows = [r for r in rows if r.id != self._live.id] + [self._live]
         self.model.set_rows(rows)
         self.view.scrollToBottom()
+        self.docs_bar.set_collection(self.collection())
 
     def _on_pick(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
         if item is not None:
@@ -253,6 +270,7 @@ class ChatPage(QWidget):
         if self.conversation_id == conversation_id:
             self.conversation_id = None
             self.model.set_rows([])
+            self.docs_bar.set_collection("")
         self.refresh_conversations()
 
     def export(self, conversation_id: str, kind: str, path: Path | None = None) -> None:
@@ -275,6 +293,63 @@ class ChatPage(QWidget):
         if ok:
             self.store.update(conv.id, system_prompt=text)
 
+    # documents ---------------------------------------------------------------------------------------------------
+
+    def collection(self) -> str:
+        """The document collection the current conversation answers from ("" for none)."""
+        if self.conversation_id is None:
+            return ""
+        return str(self.store.get(self.conversation_id).settings.get("collection", ""))
+
+    def _choose_collection(self, name: str) -> None:
+        if self.conversation_id is None:
+            if not name:
+                return
+            self.new_conversation()
+        assert self.conversation_id is not None
+        conv = self.store.get(self.conversation_id)
+        self.store.update(conv.id, settings={**conv.settings, "collection": name})
+        self.docs_bar.set_collection(name)
+
+    def attach_paths(self, paths: list[Path]) -> str:
+        """Add files and folders to the conversation's documents (a new collection for it if it has none) and
+        index them in the background. Returns the collection."""
+        if self.conversation_id is None:
+            self.new_conversation()
+        assert self.conversation_id is not None
+        name = self.collection() or f"chat-{self.conversation_id[:8]}"
+        self.indexer.index.create_collection(name)
+        self._choose_collection(name)
+        self.indexer.add(name, paths)
+        return name
+
+    @staticmethod
+    def _local_paths(event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> list[Path]:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return []
+        return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._local_paths(event):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self._local_paths(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = self._local_paths(event)
+        if paths:
+            event.acceptProposedAction()
+            self.attach_paths(paths)
+
+    def open_source(self, source: dict[str, Any]) -> SourceDialog:
+        """Show a cited source in its document, at its page, highlighted."""
+        self.source_dialog = SourceDialog(source, self.jobs, self)
+        self.source_dialog.show()
+        return self.source_dialog
+
     # sending -----------------------------------------------------------------------------------------------------
 
     @property
@@ -296,10 +371,10 @@ class ChatPage(QWidget):
             position = self._editing
             self._cancel_edit()
             self.model.set_rows([r for r in self.model.rows if self._position(r) < position])
-            self._start(lambda m, n, cfg, ctl: actions.edit_and_resend(self.store, m, n, conv_id, position, text,
-                                                                        cfg, ctl))
+            self._start(lambda m, n, cfg, ctl, r: actions.edit_and_resend(self.store, m, n, conv_id, position,
+                                                                           text, cfg, ctl, r))
         else:
-            self._start(lambda m, n, cfg, ctl: actions.send(self.store, m, n, conv_id, text, cfg, ctl))
+            self._start(lambda m, n, cfg, ctl, r: actions.send(self.store, m, n, conv_id, text, cfg, ctl, r))
 
     def regenerate(self) -> None:
         """Replace the last reply."""
@@ -308,7 +383,7 @@ class ChatPage(QWidget):
         conv_id = self.conversation_id
         last_user = max((i for i, r in enumerate(self.model.rows) if r.role == "user"), default=-1)
         self.model.set_rows(self.model.rows[: last_user + 1])
-        self._start(lambda m, n, cfg, ctl: actions.regenerate(self.store, m, n, conv_id, cfg, ctl))
+        self._start(lambda m, n, cfg, ctl, r: actions.regenerate(self.store, m, n, conv_id, cfg, ctl, r))
 
     def _position(self, row: Row) -> int:
         return self.model.rows.index(row)
@@ -317,10 +392,26 @@ class ChatPage(QWidget):
         s = self.settings()
         return GenerationConfig(SamplingParams(temperature=s.temperature, top_p=s.top_p), max_new_tokens=s.max_tokens)
 
-    def _start(self, make: Callable[[ChatModel, str, GenerationConfig, Controls], Iterator[Any]]) -> None:
+    def _start(self, make: Callable[[ChatModel, str, GenerationConfig, Controls, actions.Retriever | None],
+                                    Iterator[Any]]) -> None:
         path, name = Path(self.model_box.currentData()), self.model_box.currentText()
         settings, controls, config = self.settings(), Controls(), self._config()
         state = self.inference.state
+        collection, index = self.collection(), self.indexer.index
+        waiting = bool(collection) and any(f.status == "pending" for f in index.files(collection))
+
+        def documents() -> actions.Retriever | None:  # on the inference thread, which owns the embedder session
+            if not collection:
+                return None
+            folder = embedder_folder()
+            if state.get("embedder_folder") != str(folder):
+                state["embedder"], state["embedder_folder"] = Embedder(folder), str(folder)
+            embedder: Embedder = state["embedder"]
+
+            def retriever(question: str) -> list[Source]:
+                return retrieve(index, embedder, collection, question)
+
+            return retriever
 
         def factory() -> Iterator[Any]:  # runs on the inference thread: loading happens there too
             key = (str(path), settings.provider, settings.threads, settings.context_length)
@@ -329,7 +420,7 @@ class ChatPage(QWidget):
                 state["model"] = ChatModel(path, provider=settings.provider, threads=settings.threads or None,
                                            context=settings.context_length)
                 state["key"] = key
-            return make(state["model"], name, config, controls)
+            return make(state["model"], name, config, controls, documents())
 
         worker = GeneratorWorker(factory, on_cancel=controls.cancel)
         assert self.conversation_id is not None
@@ -339,7 +430,8 @@ class ChatPage(QWidget):
         for signal in (worker.finished, worker.failed, worker.cancelled):
             signal.connect(self._on_done)
         self.send_button.setText(self.tr("Stop"))
-        self.warning.hide()
+        self.warning.setVisible(waiting)
+        self.warning.setText(self.tr("Some documents are still being indexed; this answer uses the ones ready."))
         self.inference.submit(worker)
 
     def stop(self) -> None:
@@ -369,7 +461,8 @@ class ChatPage(QWidget):
                 if event.user_message is not None and visible:
                     self.model.append(_row(event.user_message))
                 self._live = Row(id=event.message.id, role="assistant", model=event.message.model,
-                                 state="streaming", streaming=True, started=time.monotonic())
+                                 state="streaming", streaming=True, started=time.monotonic(),
+                                 stats=dict(event.message.stats))
                 if visible:
                     self.model.append(self._live)
                 self._tick.start()
@@ -402,7 +495,7 @@ class ChatPage(QWidget):
                 live.streaming = False
                 live.content, live.reasoning = event.answer, event.reasoning
                 live.state = "cancelled" if event.finish_reason == "cancelled" else "complete"
-                live.stats = {**asdict(event.stats), "reasoning_unfinished": event.reasoning_unfinished}
+                live.stats = {**live.stats, **asdict(event.stats), "reasoning_unfinished": event.reasoning_unfinished}
                 if live.reasoning_s is None and event.reasoning:
                     live.reasoning_s = event.stats.reasoning_s
                 touched = live
@@ -468,6 +561,10 @@ class ChatPage(QWidget):
             self.input.setFocus()
         elif verb == "regenerate":
             self.regenerate()
+        elif verb == "cite" and arg.isdigit():
+            source = next((s for s in row.stats.get("sources", []) if s.get("number") == int(arg)), None)
+            if source is not None:
+                self.open_source(source)
 
     def edit(self, message_id: int) -> None:
         """Start editing a user message (as its Edit link does)."""

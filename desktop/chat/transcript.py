@@ -7,6 +7,7 @@ re-renders only its own row. Links inside a message (``ponder:ACTION/ID``) becom
 from __future__ import annotations
 
 import html
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from PySide6.QtCore import (
     QEvent,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QPointF,
     QRectF,
     QSize,
@@ -155,10 +157,22 @@ def message_pieces(row: Row, palette: QPalette) -> list[Piece]:
                             f"{_reasoning_header(row)}</a></p>"))
         if row.reasoning_open and row.reasoning.strip():
             markdown(row.reasoning, f"color:{dim}; margin-left:14px")
+    sources = row.stats.get("sources") if row.role == "assistant" else None
     if row.role == "user":
         pieces.append(Piece("<p>" + html.escape(row.content).replace("\n", "<br>") + "</p>"))
     elif row.content:
+        first = len(pieces)
         markdown(row.content)
+        if sources:
+            numbers = {int(s["number"]) for s in sources}
+            pieces[first:] = [Piece(link_citations(p.html, numbers), p.codes) for p in pieces[first:]]
+    if sources and not row.streaming:
+        links = [f'<a href="ponder:cite/{int(s["number"])}">[{int(s["number"])}] {html.escape(str(s["label"]))}</a>'
+                 for s in sources]
+        pieces.append(Piece(f'<p style="font-size:small">{_t("Sources:")} ' + " · ".join(links) + "</p>"))
+    elif sources is not None and not sources and not row.streaming:
+        pieces.append(Piece(f'<p style="color:{dim}; font-size:small">'
+                            f'{_t("No passage in the documents matched this question.")}</p>'))
     if row.notice:
         pieces.append(Piece(f'<p style="color:#c77700">⚠ {html.escape(row.notice)}</p>'))
     if row.state in ("interrupted", "cancelled") and not row.streaming:
@@ -172,6 +186,22 @@ def message_pieces(row: Row, palette: QPalette) -> list[Piece]:
             actions.append(f'<a href="ponder:regenerate/{row.id}">{_t("Regenerate")}</a>')
         pieces.append(Piece(f'<p style="font-size:small">{" · ".join(actions)}</p>'))
     return pieces
+
+
+_CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+_PRE = re.compile(r"(<pre.*?</pre>)", re.S)
+
+
+def link_citations(body: str, numbers: set[int]) -> str:
+    """Turn the citations ``[1]``, ``[2, 3]`` of an answer's HTML into links to those sources (not in code)."""
+
+    def link(match: re.Match[str]) -> str:
+        parts = [n.strip() for n in match.group(1).split(",")]
+        if not all(int(n) in numbers for n in parts):
+            return match.group(0)
+        return "[" + ", ".join(f'<a href="ponder:cite/{n}">{n}</a>' for n in parts) + "]"
+
+    return "".join(part if part.startswith("<pre") else _CITATION.sub(link, part) for part in _PRE.split(body))
 
 
 def message_html(row: Row, palette: QPalette) -> tuple[str, list[str]]:
@@ -350,7 +380,7 @@ class MessageDelegate(QStyledItemDelegate):
                 code = codes[int(code_text)] if int(code_text) < len(codes) else ""
             self.action.emit(verb, row.id, code)
         else:
-            self.action.emit(verb, row.id, "")
+            self.action.emit(verb, row.id, arg if verb == "cite" else "")
         return True
 
 
@@ -369,6 +399,33 @@ class TranscriptView(QListView):
         self.setWordWrap(True)
         self.setMouseTracking(True)
         self.setStyleSheet("QListView { border: none; }")
+
+    def link_point(self, row: int, href: str) -> QPoint | None:
+        """Where the link ``href`` of message ``row`` is drawn, in viewport coordinates (None if not shown)."""
+        index = self.model().index(row, 0)
+        delegate = self.itemDelegate()
+        if not index.isValid() or not isinstance(delegate, MessageDelegate):
+            return None
+        self.scrollTo(index)
+        rect = self.visualRect(index)
+        layout = delegate.layout(index.data(ROW_ROLE), max(100, self.viewport().width()), self.palette())
+        for doc, top in zip(layout.docs, layout.tops, strict=True):
+            block = doc.begin()
+            while block.isValid():
+                it = block.begin()
+                while not it.atEnd():
+                    fragment = it.fragment()
+                    if fragment.charFormat().anchorHref() == href:
+                        offset = fragment.position() - block.position()
+                        line = block.layout().lineForTextPosition(offset)
+                        box = doc.documentLayout().blockBoundingRect(block)
+                        cursor_x: Any = line.cursorToX(offset + 1)  # (x, position) in PySide6
+                        x = box.left() + float(cursor_x[0] if isinstance(cursor_x, tuple) else cursor_x)
+                        y = box.top() + line.y() + line.height() / 2
+                        return QPoint(int(rect.left() + MARGIN + x), int(rect.top() + MARGIN + top + y))
+                    it += 1
+                block = block.next()
+        return None
 
     def at_bottom(self) -> bool:
         """True when the last message is in view."""

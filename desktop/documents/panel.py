@@ -1,0 +1,189 @@
+"""The documents bar under a conversation: which collection it answers from, adding files, indexing progress with
+pause and resume, and the list of files with the reason for each failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.documents.indexer import DocumentIndexer
+from engine.documents.pipeline import IndexProgress
+
+STAGE_WEIGHT = {"extract": 0.1, "embed": 0.1, "indexed": 1.0, "skipped": 1.0, "failed": 1.0}
+
+
+class FilesDialog(QDialog):
+    """The files of a collection: indexed (with their chunk count), waiting, or failed with the reason."""
+
+    def __init__(self, indexer: DocumentIndexer, collection: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.indexer, self.collection = indexer, collection
+        self.setWindowTitle(self.tr("Documents in “{0}”").format(collection))
+        self.resize(720, 420)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels([self.tr("File"), self.tr("Status"), self.tr("Details")])
+        self.tree.setRootIsDecorated(False)
+        self.remove_button = QPushButton(self.tr("Remove from the collection"))
+        self.remove_button.clicked.connect(self._remove)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignRight)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the list from the index."""
+        self.tree.clear()
+        labels = {"indexed": self.tr("indexed"), "failed": self.tr("failed"), "pending": self.tr("waiting")}
+        for f in self.indexer.index.files(self.collection):
+            detail = f.error if f.status == "failed" else (self.tr("{0} passages").format(f.chunks)
+                                                            if f.status == "indexed" else "")
+            item = QTreeWidgetItem([Path(f.path).name, labels.get(f.status, f.status), detail])
+            item.setToolTip(0, f.path)
+            item.setToolTip(2, detail)
+            item.setData(0, Qt.ItemDataRole.UserRole, f.path)
+            self.tree.addTopLevelItem(item)
+        self.tree.resizeColumnToContents(0)
+
+    def _remove(self) -> None:
+        item = self.tree.currentItem()
+        if item is not None:
+            self.indexer.index.remove_file(self.collection, item.data(0, Qt.ItemDataRole.UserRole))
+            self.refresh()
+
+
+class DocumentsBar(QWidget):
+    """Shows and changes the conversation's documents; ``collection_chosen`` carries "" for none."""
+
+    collection_chosen = Signal(str)
+    add_requested = Signal(list)  # paths chosen with the file dialog
+
+    def __init__(self, indexer: DocumentIndexer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.indexer = indexer
+        self.collection = ""
+        self.files_dialog: FilesDialog | None = None
+        self.chooser = QComboBox()
+        self.chooser.setToolTip(self.tr("The documents this conversation answers from"))
+        self.chooser.activated.connect(self._on_choose)
+        self.add_button = QPushButton(self.tr("Add documents…"))
+        self.add_button.setToolTip(self.tr("Or drop files and folders on the chat: PDF, Word, text, Markdown, HTML"))
+        self.add_button.clicked.connect(self._pick_files)
+        self.state = QLabel()
+        self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setMaximumWidth(160)
+        self.bar.setTextVisible(False)
+        self.pause_button = QPushButton(self.tr("Pause"))
+        self.pause_button.clicked.connect(self._pause_or_resume)
+        self.files_button = QPushButton(self.tr("Files…"))
+        self.files_button.clicked.connect(self.show_files)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel(self.tr("Documents:")))
+        layout.addWidget(self.chooser)
+        layout.addWidget(self.add_button)
+        layout.addWidget(self.state, 1)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.pause_button)
+        layout.addWidget(self.files_button)
+        indexer.progress.connect(self._on_progress)
+        indexer.changed.connect(self.refresh)
+        self.refresh()
+
+    def set_collection(self, collection: str) -> None:
+        """Show ``collection`` ("" for none) as the conversation's documents."""
+        self.collection = collection
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Update the chooser, the counts and the buttons from the index and the indexer."""
+        self.chooser.blockSignals(True)
+        self.chooser.clear()
+        self.chooser.addItem(self.tr("None"), "")
+        for name in self.indexer.index.collections():
+            self.chooser.addItem(name, name)
+        self.chooser.setCurrentIndex(max(0, self.chooser.findData(self.collection)))
+        self.chooser.blockSignals(False)
+        working = self.indexer.running
+        waiting = self.indexer.has_work()
+        self.bar.setVisible(working)
+        self.pause_button.setVisible(working or waiting)
+        self.pause_button.setText(self.tr("Resume") if self.indexer.paused or not working else self.tr("Pause"))
+        self.files_button.setEnabled(bool(self.collection))
+        if self.indexer.error:
+            self.state.setText(self.indexer.error)
+            self.state.setStyleSheet("color: #c0392b")
+        elif not working:
+            self.state.setStyleSheet("")
+            self.state.setText(self._summary() + (" · " + self.tr("paused") if waiting else ""))
+        if self.files_dialog is not None and self.files_dialog.isVisible():
+            self.files_dialog.refresh()
+
+    def _summary(self) -> str:
+        if not self.collection:
+            return ""
+        files = self.indexer.index.files(self.collection)
+        indexed = sum(f.status == "indexed" for f in files)
+        failed = sum(f.status == "failed" for f in files)
+        waiting = sum(f.status == "pending" for f in files)
+        parts = [self.tr("{0} indexed").format(indexed)]
+        if waiting:
+            parts.append(self.tr("{0} waiting").format(waiting))
+        if failed:
+            parts.append(self.tr("{0} failed (see Files…)").format(failed))
+        return ", ".join(parts)
+
+    def _on_progress(self, p: IndexProgress) -> None:
+        within = p.done / p.total if p.stage == "embed" and p.total else STAGE_WEIGHT.get(p.stage, 0.0)
+        self.bar.setValue(int(1000 * (p.file_index - 1 + within) / max(1, p.files)))
+        name = Path(p.path).name
+        if p.stage == "failed":
+            text = self.tr("{0} failed: {1}").format(name, p.message)
+        elif p.stage == "embed":
+            text = self.tr("Indexing {0} of {1}: {2} — {3}%").format(p.file_index, p.files, name,
+                                                                   int(100 * p.done / max(1, p.total)))
+        else:
+            text = self.tr("Indexing {0} of {1}: {2}").format(p.file_index, p.files, name)
+        self.state.setStyleSheet("")
+        self.state.setText(text)
+        if p.stage in ("indexed", "failed") and self.files_dialog is not None and self.files_dialog.isVisible():
+            self.files_dialog.refresh()
+
+    def _on_choose(self, i: int) -> None:
+        self.collection = self.chooser.itemData(i) or ""
+        self.collection_chosen.emit(self.collection)
+        self.refresh()
+
+    def _pause_or_resume(self) -> None:
+        if self.indexer.running and not self.indexer.paused:
+            self.indexer.pause()
+        else:
+            self.indexer.resume()
+
+    def _pick_files(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(self, self.tr("Add documents"), "", self.tr(
+            "Documents (*.pdf *.docx *.txt *.md *.markdown *.html *.htm);;All files (*)"))
+        if names:
+            self.add_requested.emit([Path(n) for n in names])
+
+    def show_files(self) -> None:
+        """Open the list of files (status and failure reasons)."""
+        if not self.collection:
+            return
+        self.files_dialog = FilesDialog(self.indexer, self.collection, self)
+        self.files_dialog.show()
