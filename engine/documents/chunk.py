@@ -70,12 +70,42 @@ def _split_long(text: str, start: int, end: int, count: Callable[[str], int], ma
     return result
 
 
+@dataclass(frozen=True)
+class _Run:
+    """Consecutive sections under the same heading on the same page, as one text (joined as in the document)."""
+
+    text: str
+    page: int | None
+    heading: tuple[str, ...]
+    start: int
+
+
+def _runs(sections: Sequence[SectionLike]) -> list[_Run]:
+    """Sections merged while they follow each other (a blank line apart) with the same page and heading path, so
+    a heading's paragraphs pack into chunks together instead of one tiny chunk per paragraph."""
+    runs: list[_Run] = []
+    for section in sections:
+        last = runs[-1] if runs else None
+        if (last is not None and last.page == section.page and last.heading == tuple(section.heading)
+                and last.start + len(last.text) + 2 == section.start):
+            runs[-1] = _Run(last.text + "\n\n" + section.text, last.page, last.heading, last.start)
+        else:
+            runs.append(_Run(section.text, section.page, tuple(section.heading), section.start))
+    return runs
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its heading path first (the context a paragraph alone lacks), then its text."""
+    return " › ".join(chunk.heading) + "\n" + chunk.text if chunk.heading else chunk.text
+
+
 def chunk_sections(sections: Sequence[SectionLike], count_tokens: Callable[[str], int], *, max_tokens: int = 256,
                    overlap_tokens: int = 32) -> list[Chunk]:
-    """Chunks of at most ``max_tokens`` (paragraphs packed together; long ones split at sentences), each
-    repeating up to ``overlap_tokens`` of the previous chunk's end when both come from the same section."""
+    """Chunks of at most ``max_tokens`` (paragraphs of a heading packed together; long ones split at sentences),
+    each repeating up to ``overlap_tokens`` of the previous chunk's end when both come from the same run of
+    sections (same heading, same page)."""
     chunks: list[Chunk] = []
-    for section in sections:
+    for section in _runs(sections):
         text = section.text
         spans = _pieces(text, count_tokens, max_tokens)
         sizes = [count_tokens(text[s:e]) for s, e in spans]

@@ -8,6 +8,7 @@ or not at all; files record size, mtime and a content hash so only changed files
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -91,6 +92,37 @@ class Hit:
     vector_rank: int | None
     keyword_rank: int | None
     similarity: float  # cosine between the query and the chunk
+
+
+_WORD = re.compile(r"[^\W_]+(?:[-'._][^\W_]+)*")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
+# words too common to say what a question is about (they match nearly every passage and drown the ones that do)
+_COMMON_WORDS = """
+a about above after again against all also am an and any are aren't as at be because been before being below
+between both but by can can't cannot could did didn't do does doesn't doing don't down during each few for from
+further get gets got had has have having he her here hers herself him himself his how i if in into is isn't it
+it's its itself just let me more most my myself no nor not now of off on once only or other ought our ours
+ourselves out over own same she should so some such than that the their theirs them themselves then there these
+they this those through to too under until up use used using very was wasn't way we were what when where which
+while who whom why will with would you your yours yourself yourselves tell explain describe mean means happen
+happens need needs want say says said give show find much many kind
+"""
+STOPWORDS = frozenset(_COMMON_WORDS.split())
+MAX_TERMS = 16
+
+
+def keyword_terms(text: str) -> list[str]:
+    """The search terms of a question for the trigram keyword index: words of 3+ characters without punctuation
+    or very common words, and runs of Chinese/Japanese/Korean (written without spaces) as overlapping 3-character
+    pieces; at most :data:`MAX_TERMS`, longest first."""
+    terms: list[str] = []
+    for run in _CJK.findall(text):
+        terms.extend(run[i:i + 3] for i in range(max(1, len(run) - 2)) if len(run[i:i + 3]) == 3)
+    for word in _WORD.findall(_CJK.sub(" ", text)):
+        if len(word) >= 3 and word.lower().split("'")[0] not in STOPWORDS:
+            terms.append(word)
+    unique = list(dict.fromkeys(terms))
+    return sorted(unique, key=len, reverse=True)[:MAX_TERMS]
 
 
 class DocumentIndex:
@@ -267,7 +299,7 @@ class DocumentIndex:
                 for cid in best]
 
     def _keyword(self, collection: str, text: str, limit: int) -> list[int]:
-        terms = [t for t in text.split() if len(t) >= 3]
+        terms = keyword_terms(text)
         if not terms:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)

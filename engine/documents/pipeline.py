@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.cancel import CancelToken
-from engine.documents.chunk import chunk_sections
+from engine.documents.chunk import chunk_sections, embedding_text
 from engine.documents.embed import Embedder, default_embedder_dir
 from engine.documents.extract import SUPPORTED, DocumentError, Limits
 from engine.documents.index import DocumentIndex
@@ -94,7 +94,7 @@ def index_pending(index: DocumentIndex, embedder: Embedder, collection: str = DE
                   ) -> Iterator[IndexProgress]:
     """Index the files queued in ``collection``, yielding progress; see the module doc for cancel and resume."""
     files = index.pending(collection)
-    max_tokens = max(32, min(256, embedder.max_seq_length - 8))
+    max_tokens = max(32, min(224, embedder.max_seq_length - 32))  # room for the heading path in front
     for number, key in enumerate(files, 1):
         if cancel:
             cancel.raise_if_cancelled("Indexing")
@@ -127,7 +127,7 @@ def index_pending(index: DocumentIndex, embedder: Embedder, collection: str = DE
         for start in range(0, len(chunks), BATCH):
             if cancel:
                 cancel.raise_if_cancelled("Indexing")
-            vectors.append(embedder.embed_passages([c.text for c in chunks[start:start + BATCH]]))
+            vectors.append(embedder.embed_passages([embedding_text(c) for c in chunks[start:start + BATCH]]))
             yield IndexProgress(key, number, len(files), "embed", min(start + BATCH, len(chunks)), len(chunks))
         index.put_file(collection, key, size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=sha or "",
                        kind=doc.kind, title=doc.title, chunks=chunks, embeddings=np.vstack(vectors))

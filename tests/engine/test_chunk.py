@@ -56,3 +56,17 @@ def test_chinese_sentences() -> None:
     chunks = chunk_sections([Sec(text, 1, (), 0)], lambda t: len(t), max_tokens=200, overlap_tokens=0)
     assert all(len(c.text) <= 200 for c in chunks) and "".join(c.text for c in chunks).replace("。", "") == \
         text.replace("。", "")
+
+
+def test_paragraphs_under_one_heading_pack_together_and_the_heading_is_embedded() -> None:
+    from engine.documents.chunk import embedding_text
+
+    parts = ["Install", "Run the installer.", "Then restart.", "Use", "Open the app."]
+    full = "\n\n".join(parts)
+    starts = list(itertools.accumulate([0] + [len(p) + 2 for p in parts[:-1]]))
+    headings = [("Install",), ("Install",), ("Install",), ("Use",), ("Use",)]
+    sections = [Sec(p, None, h, s) for p, h, s in zip(parts, headings, starts, strict=True)]
+    chunks = chunk_sections(sections, words, max_tokens=100)
+    assert [c.text for c in chunks] == ["Install\n\nRun the installer.\n\nThen restart.", "Use\n\nOpen the app."]
+    assert all(full[c.start:c.end] == c.text for c in chunks)
+    assert embedding_text(chunks[1]) == "Use\nUse\n\nOpen the app."

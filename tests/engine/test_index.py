@@ -107,3 +107,13 @@ def test_kill_during_indexing_leaves_every_file_whole(tmp_path: Path) -> None:
     assert len(rows) >= 4 and all(declared == actual == 50 for declared, actual in rows)
     index = DocumentIndex(db)
     assert len(index.search("c", np.ones(384, np.float32) / np.sqrt(384), "chunk", top_k=3)) == 3
+
+
+def test_keyword_terms_drop_common_words_and_split_chinese() -> None:
+    from engine.documents.index import keyword_terms
+
+    assert keyword_terms("How do I write the output of time to a file?") == ["output", "write", "time", "file"]
+    assert keyword_terms("What's ninja_required_version for?") == ["ninja_required_version"]
+    assert keyword_terms("如何设置man的搜索路径？")[:3] == ["如何设", "何设置", "的搜索"]
+    assert "man" in keyword_terms("如何设置man的搜索路径？")
+    assert keyword_terms("what is it?") == []
