@@ -242,6 +242,10 @@ class _Session:
         self.dims = width if isinstance(width, int) else 0
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        # batches of similar length: each batch is padded to its longest text, so mixing a heading with a full
+        # chunk would spend most of the work on padding
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        texts = [texts[i] for i in order]
         chunks: list[np.ndarray] = []
         for start in range(0, len(texts), max(1, batch_size)):
             encs = self.tokenizer.encode_batch(list(texts[start:start + batch_size]))
@@ -258,7 +262,9 @@ class _Session:
             chunks.append((pooled / np.clip(norms, 1e-12, None)).astype(np.float32))
         if not chunks:
             return np.zeros((0, self.dims), dtype=np.float32)
-        return np.concatenate(chunks, axis=0)
+        out = np.empty((len(order), chunks[0].shape[1]), dtype=np.float32)
+        out[np.asarray(order, dtype=np.int64)] = np.concatenate(chunks, axis=0)
+        return out
 
 
 class Embedder:

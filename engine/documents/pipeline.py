@@ -123,14 +123,17 @@ def index_pending(index: DocumentIndex, embedder: Embedder, collection: str = DE
             index.mark_failed(collection, key, reason, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
             yield IndexProgress(key, number, len(files), "failed", message=reason)
             continue
-        vectors = []
-        for start in range(0, len(chunks), BATCH):
+        texts = [embedding_text(c) for c in chunks]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batches of similar length pad less
+        vectors = np.zeros((len(texts), embedder.dims), dtype=np.float32)
+        for start in range(0, len(texts), BATCH):
             if cancel:
                 cancel.raise_if_cancelled("Indexing")
-            vectors.append(embedder.embed_passages([embedding_text(c) for c in chunks[start:start + BATCH]]))
+            batch = order[start:start + BATCH]
+            vectors[batch] = embedder.embed_passages([texts[i] for i in batch])
             yield IndexProgress(key, number, len(files), "embed", min(start + BATCH, len(chunks)), len(chunks))
         index.put_file(collection, key, size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=sha or "",
-                       kind=doc.kind, title=doc.title, chunks=chunks, embeddings=np.vstack(vectors))
+                       kind=doc.kind, title=doc.title, chunks=chunks, embeddings=vectors)
         yield IndexProgress(key, number, len(files), "indexed", len(chunks), len(chunks))
 
 
