@@ -63,9 +63,9 @@ _PROBE = (
 )
 
 
-def default_embedder_dir() -> Path:
-    """Where the app keeps its default embedder."""
-    return ponder_home() / "embedders" / "all-minilm-l6-v2"
+def default_embedder_dir(name: str = "custom") -> Path:
+    """Where the app keeps an embedder it exported from a local checkpoint (``name`` is its folder name)."""
+    return ponder_home() / "embedders" / name
 
 
 def inspect_embedder_checkpoint(src: Path) -> dict[str, Any]:
@@ -296,6 +296,13 @@ class Embedder:
     def dims(self) -> int:
         """Length of each vector."""
         return self._dims
+
+    @property
+    def identity(self) -> str:
+        """What makes two embedders' vectors comparable: the model (its source and folder), precision and size."""
+        source = self.meta.get("source")
+        origin = source.get("name_or_path", "") if isinstance(source, dict) else ""
+        return f"{self.folder.name}|{origin}|{self.precision}|{self._dims}"
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Vectors for ``texts`` as a float32 array (len(texts), dims), each of unit length."""

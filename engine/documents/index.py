@@ -137,6 +137,9 @@ class DocumentIndex:
             self._db.execute(f"PRAGMA {pragma}")
         with self._lock:
             self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(collections)")}
+            if "embedder" not in columns:  # indexes made before the embedder was recorded
+                self._db.execute("ALTER TABLE collections ADD COLUMN embedder TEXT NOT NULL DEFAULT ''")
         self._matrix: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # collection -> (generation, ids, vectors)
         self._generation = 0
 
@@ -161,7 +164,22 @@ class DocumentIndex:
         """Create a collection (no error if it exists)."""
         if not name.strip() or len(name) > 200:
             raise PonderError(f"Invalid collection name {name!r}.", "Use 1 to 200 characters.")
-        self._tx([("INSERT OR IGNORE INTO collections VALUES (?, ?)", (name, time.time()))])
+        self._tx([("INSERT OR IGNORE INTO collections (name, created_at) VALUES (?, ?)", (name, time.time()))])
+
+    def embedder_of(self, collection: str) -> str:
+        """The identity of the embedder a collection's vectors come from ("" before its first file)."""
+        with self._lock:
+            row = self._db.execute("SELECT embedder FROM collections WHERE name = ?", (collection,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def set_embedder(self, collection: str, identity: str) -> None:
+        """Record the embedder a collection is indexed with."""
+        self._tx([("UPDATE collections SET embedder = ? WHERE name = ?", (identity, collection))])
+
+    def requeue_all(self, collection: str) -> None:
+        """Queue every file of a collection to be indexed again from its text (e.g. with a new embedder)."""
+        self._tx([("UPDATE files SET status = 'pending', sha256 = '', error = '' WHERE collection = ?",
+                   (collection,))])
 
     def collections(self) -> list[str]:
         """Collection names."""

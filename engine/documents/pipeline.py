@@ -7,7 +7,6 @@ on.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +15,15 @@ import numpy as np
 
 from engine.cancel import CancelToken
 from engine.documents.chunk import chunk_sections, embedding_text
-from engine.documents.embed import Embedder, default_embedder_dir
+from engine.documents.embed import Embedder
+from engine.documents.embedders import embedder_folder
 from engine.documents.extract import SUPPORTED, DocumentError, Limits
 from engine.documents.index import DocumentIndex
 from engine.documents.sandbox import extract_in_sandbox
-from engine.errors import PonderError
 from engine.verify import file_digests
 
+__all__ = ["DEFAULT_COLLECTION", "IndexProgress", "embedder_folder", "index_paths", "index_pending",
+           "queue_paths"]
 DEFAULT_COLLECTION = "default"
 BATCH = 32
 
@@ -39,16 +40,6 @@ class IndexProgress:
     done: int = 0
     total: int = 0
     message: str = ""
-
-
-def embedder_folder() -> Path:
-    """The embedding model in use: ``$PONDER_EMBEDDER``, else the default folder under the data folder."""
-    env = os.environ.get("PONDER_EMBEDDER")
-    folder = Path(env) if env else default_embedder_dir()
-    if not (folder / "embedder.json").is_file():
-        raise PonderError("No embedding model is installed for documents.",
-                          "Run 'ponder docs embedder PATH' with a local sentence-embedding checkpoint folder.")
-    return folder
 
 
 def discover(paths: Sequence[Path]) -> list[tuple[Path, str]]:
@@ -92,7 +83,13 @@ def queue_paths(index: DocumentIndex, paths: Sequence[Path], collection: str = D
 def index_pending(index: DocumentIndex, embedder: Embedder, collection: str = DEFAULT_COLLECTION, *,
                   cancel: CancelToken | None = None, limits: Limits | None = None, timeout_s: float = 120
                   ) -> Iterator[IndexProgress]:
-    """Index the files queued in ``collection``, yielding progress; see the module doc for cancel and resume."""
+    """Index the files queued in ``collection``, yielding progress; see the module doc for cancel and resume.
+
+    A collection indexed with another embedding model is indexed again from the start (vectors of two models
+    cannot be compared)."""
+    if index.embedder_of(collection) not in ("", embedder.identity):
+        index.requeue_all(collection)
+    index.set_embedder(collection, embedder.identity)
     files = index.pending(collection)
     max_tokens = max(32, min(224, embedder.max_seq_length - 32))  # room for the heading path in front
     for number, key in enumerate(files, 1):

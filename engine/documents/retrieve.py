@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.documents.embed import Embedder
 from engine.documents.index import DocumentIndex, Hit
+from engine.errors import PonderError
 
 MIN_SIMILARITY = 0.25  # below this (cosine), a passage found only by vector is not relevant
 
@@ -37,6 +38,9 @@ class Source:
 def retrieve(index: DocumentIndex, embedder: Embedder, collection: str, question: str, top_k: int = 5
              ) -> list[Source]:
     """Relevant chunks for ``question`` as numbered sources (none when nothing relevant is found)."""
+    if index.embedder_of(collection) not in ("", embedder.identity):
+        raise PonderError(f"The documents of “{collection}” were indexed with another embedding model.",
+                          "Index them again (add them again, or resume indexing) and ask once it is done.")
     query = embedder.embed_queries([question])[0]
     hits = index.search(collection, query, question, top_k=top_k)
     relevant = [h for h in hits if h.keyword_rank is not None or h.similarity >= MIN_SIMILARITY]

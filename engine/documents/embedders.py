@@ -1,0 +1,128 @@
+"""The embedding models Ponder offers for documents: the catalog's list, getting one (download from the Hub, then
+export to ONNX), and which one is in use.
+
+The default is ``intfloat/multilingual-e5-small``: MIT licence, 118M parameters (470 MB download, about 470 MB
+as fp32 ONNX), 384 dimensions, 512 tokens, about 100 languages — Chinese and English questions and documents, and
+one asked about the other — and the best retrieval of the small multilingual models on MTEB and C-MTEB.
+``all-MiniLM-L6-v2`` (Apache-2.0, 23M) is the small English-only alternative.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.cancel import CancelToken
+from engine.documents.embed import CONFIG_FILE, export_embedder
+from engine.errors import CatalogError, PonderError
+from engine.hub import download_snapshot
+from engine.paths import check_model_name, ponder_home
+from engine.progress import Progress, ProgressCallback, ignore_progress
+from engine.resources import resource_path
+
+# what an embedder export reads; never weights in pickle form, never code
+FILES = ("*.json", "model.safetensors", "vocab.txt", "sentencepiece.bpe.model", "1_Pooling/*")
+
+
+@dataclass(frozen=True)
+class EmbedderEntry:
+    """One embedding model of the catalog."""
+
+    id: str
+    name: str
+    repo_id: str
+    revision: str
+    license: str
+    params: int
+    dims: int
+    max_tokens: int
+    languages: str
+    download_bytes: int
+    query_prefix: str
+    passage_prefix: str
+    default: bool
+    description: str
+
+
+def load_embedders(path: Path | None = None) -> list[EmbedderEntry]:
+    """The catalog's embedders (``$PONDER_CATALOG`` or the bundled catalog), the default first."""
+    env = os.environ.get("PONDER_CATALOG")
+    path = path or (Path(env) if env else resource_path("catalog.json"))
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        entries = [EmbedderEntry(**raw) for raw in data.get("embedders", [])]
+    except (OSError, ValueError, TypeError) as err:
+        raise CatalogError(f"Cannot read the embedders of the catalog {path}: {err}.", "Reinstall Ponder.") from err
+    for e in entries:
+        check_model_name(e.id)
+    return sorted(entries, key=lambda e: not e.default)
+
+
+def find_embedder(embedder_id: str | None = None) -> EmbedderEntry:
+    """A catalog embedder by id or repository id; the default one when ``embedder_id`` is None."""
+    entries = load_embedders()
+    for e in entries:
+        if (embedder_id is None and e.default) or (embedder_id and embedder_id.lower() in (e.id, e.repo_id.lower())):
+            return e
+    raise CatalogError(f"Unknown embedding model {embedder_id!r}.",
+                       "Choose one of: " + ", ".join(e.id for e in entries) + ".")
+
+
+def embedders_dir() -> Path:
+    """Where embedders are installed, one folder each."""
+    return ponder_home() / "embedders"
+
+
+def installed_embedders() -> list[Path]:
+    """Installed embedder folders (finished exports only), the catalog's default first."""
+    root = embedders_dir()
+    if not root.is_dir():
+        return []
+    folders = [p for p in sorted(root.iterdir()) if (p / CONFIG_FILE).is_file()]
+    default = next((e.id for e in load_embedders() if e.default), "")
+    return sorted(folders, key=lambda p: p.name != default)
+
+
+def embedder_folder() -> Path:
+    """The embedding model in use: ``$PONDER_EMBEDDER``, else the default one if installed, else any installed."""
+    env = os.environ.get("PONDER_EMBEDDER")
+    if env:
+        folder = Path(env)
+        if not (folder / CONFIG_FILE).is_file():
+            raise PonderError(f"PONDER_EMBEDDER points at {folder}, which holds no embedding model.",
+                              "Unset it, or point it at a folder made by 'ponder docs embedder'.")
+        return folder
+    installed = installed_embedders()
+    if not installed:
+        default = find_embedder()
+        raise PonderError("No embedding model is installed for documents.",
+                          f"Get one: 'ponder docs embedder --get' downloads {default.name} "
+                          f"({default.download_bytes / 1e6:.0f} MB), or use the button in the documents bar.")
+    return installed[0]
+
+
+def get_embedder(embedder_id: str | None = None, *, endpoint: str | None = None,
+                 progress: ProgressCallback = ignore_progress, cancel: CancelToken | None = None) -> Path:
+    """Download a catalog embedder and export it to ONNX; returns its folder (at once if already installed).
+
+    The download resumes after an interruption; the export is built beside the final folder and renamed into
+    place, so a failure leaves nothing half-made.
+    """
+    entry = find_embedder(embedder_id)
+    dest = embedders_dir() / entry.id
+    if (dest / CONFIG_FILE).is_file():
+        return dest
+    snap = download_snapshot(entry.repo_id, entry.revision, endpoint=endpoint, allow_patterns=FILES,
+                             progress=progress, cancel=cancel)
+    if cancel is not None:
+        cancel.raise_if_cancelled("Getting the embedding model")
+    progress(Progress(stage="export", done=0, total=1, unit="steps", message=f"Preparing {entry.name} for ONNX"))
+    folder = export_embedder(snap.path, dest, quantize=True, query_prefix=entry.query_prefix,
+                             passage_prefix=entry.passage_prefix)
+    progress(Progress(stage="export", done=1, total=1, unit="steps", message=f"{entry.name} is ready"))
+    shutil.rmtree(snap.path, ignore_errors=True)
+    return folder
