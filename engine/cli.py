@@ -209,15 +209,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from engine.documents.embed import Embedder, default_embedder_dir, export_embedder
+    from engine.documents.embed import Embedder
     from engine.documents.index import DocumentIndex
     from engine.documents.pipeline import embedder_folder, index_paths
     from engine.documents.retrieve import cited_prompt, retrieve
 
     if args.docs_command == "embedder":
-        folder = export_embedder(args.path, default_embedder_dir())
-        print(f"Embedding model ready at {folder}")
-        return 0
+        return _docs_embedder(args)
     index = DocumentIndex()
     if args.docs_command == "list":
         files = index.files(args.collection)
@@ -264,6 +262,30 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _docs_embedder(args: argparse.Namespace) -> int:
+    from engine.documents.embed import default_embedder_dir, export_embedder
+    from engine.documents.embedders import get_embedder, installed_embedders, load_embedders
+
+    if args.list:
+        installed = {p.name for p in installed_embedders()}
+        for e in load_embedders():
+            mark = "installed" if e.id in installed else f"{e.download_bytes / 1e6:.0f} MB"
+            print(f"{e.id:24} {e.license:11} {e.languages:48} {mark}{'  (default)' if e.default else ''}")
+        return 0
+    if args.get is not None:
+        folder = get_embedder(args.get or None, progress=ProgressPrinter())
+    elif args.path is not None:
+        name = args.name or args.path.resolve().name.lower()
+        from engine.paths import check_model_name
+
+        folder = export_embedder(args.path, default_embedder_dir(check_model_name(name)))
+    else:
+        raise PonderError("Say which embedding model to install.",
+                          "Use --get (the default), --get ID (see --list), or a local checkpoint folder.")
+    print(f"Embedding model ready at {folder}")
+    return 0
+
+
 def cmd_rm(args: argparse.Namespace) -> int:
     from engine.store import delete
 
@@ -290,6 +312,76 @@ def cmd_token(args: argparse.Namespace) -> int:
         raise PonderError("No token given.", "Paste a token from your Hugging Face settings page.")
     status = store.set(token)
     print("Token saved in the OS keyring." if status.available else status.reason)
+    return 0
+
+
+def _read_secret(prompt: str) -> str:
+    """A secret from the terminal (not echoed) or the first line of standard input; never from argv."""
+    return getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.readline().strip()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from engine.api.keys import api_key, reset_api_key
+
+    if args.show_key or args.new_key:
+        print(reset_api_key() if args.new_key else api_key())
+        return 0
+    from dataclasses import replace
+
+    from engine.api.auth import is_loopback
+    from engine.api.server import ApiServer
+    from engine.settings import load_settings
+
+    settings = load_settings()
+    overrides = {"provider": args.provider, "threads": args.threads, "context_length": args.context}
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    server = ApiServer.from_settings(settings, args.host, args.port, allow_remote=args.allow_remote,
+                                     allowed_hosts=args.allowed_host or ())
+    if not is_loopback(args.host):
+        print(f"Warning: serving on {args.host}: other computers on the network can reach the API (the key is still "
+              "required, and http:// is not encrypted).", file=sys.stderr)
+    server.start()
+    print(f"OpenAI-compatible API at {server.url} (key: 'ponder serve --show-key'). Press Ctrl+C to stop.",
+          flush=True)
+    try:
+        while server.running:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nStopping.", file=sys.stderr)
+    finally:
+        server.stop()
+    return 0
+
+
+def cmd_remote(args: argparse.Namespace) -> int:
+    from engine.remote import RemoteEngines
+
+    engines = RemoteEngines()
+    if args.remote_command == "add":
+        key = _read_secret(f"Key for {args.name}: ") if args.key else None
+        if args.key and not key:
+            raise PonderError("No key given.", "Paste the engine's API key, or leave out --key if it needs none.")
+        engine = engines.add(args.name, args.url, key, replace=args.replace)
+        if key and not engine.encrypted:
+            print(f"Warning: {engine.url} is not https: the key and your messages cross the network unencrypted.",
+                  file=sys.stderr)
+        print(f"Added {engine.name}: {engine.url}" + (" (key in the keyring)" if key else ""))
+        return 0
+    if args.remote_command == "list":
+        rows = [{"name": e.name, "url": e.url, "key": engines.key(e.name) is not None} for e in engines.engines()]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        elif not rows:
+            print("No remote engines (add one with 'ponder remote add NAME URL').")
+        for r in [] if args.json else rows:
+            print(f"  {r['name']:24} {r['url']}" + ("  (key set)" if r["key"] else ""))
+        return 0
+    if args.remote_command == "remove":
+        engines.remove(args.name)
+        print(f"Removed {args.name}.")
+        return 0
+    models = engines.models(args.name)
+    print(json.dumps(models) if args.json else "\n".join(models) or "(no models)")
     return 0
 
 
@@ -369,8 +461,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int)
     d.add_argument("--provider", choices=("auto", "cpu", "cuda", "dml", "coreml"), default="auto")
     d.add_argument("--json", action="store_true")
-    d = docs.add_parser("embedder", help="install the embedding model from a local checkpoint folder")
-    d.add_argument("path", type=Path)
+    d = docs.add_parser("embedder", help="install an embedding model: --get downloads one, or a local folder")
+    d.add_argument("path", type=Path, nargs="?", help="a local sentence-embedding checkpoint folder")
+    d.add_argument("--get", nargs="?", const="", metavar="ID", help="download a catalog embedder (default one)")
+    d.add_argument("--list", action="store_true", help="the embedders Ponder offers")
+    d.add_argument("--name", help="folder name for a local checkpoint's export")
     p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("rm", help="delete an installed model")
@@ -380,6 +475,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("token", help="the Hugging Face token (kept in the OS keyring)")
     p.add_argument("action", choices=("set", "clear", "status"))
     p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("serve", help="an OpenAI-compatible API for the installed models (127.0.0.1, needs the key)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a --host other than loopback: other computers can then reach the API")
+    p.add_argument("--allowed-host", action="append", help="extra Host name accepted with --allow-remote")
+    p.add_argument("--provider", choices=("auto", "cpu", "cuda", "dml", "coreml"))
+    p.add_argument("--threads", type=int)
+    p.add_argument("--context", type=int, help="context length in tokens (default: the Settings value)")
+    p.add_argument("--show-key", action="store_true", help="print the API key and exit")
+    p.add_argument("--new-key", action="store_true", help="replace the API key, print the new one and exit")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("remote", help="remote OpenAI-compatible engines (vLLM, Ollama, exo, another Ponder)")
+    remote = p.add_subparsers(dest="remote_command", required=True)
+    r = remote.add_parser("add", help="save an engine by name and URL (its key goes to the OS keyring)")
+    r.add_argument("name")
+    r.add_argument("url", help="the API base, e.g. http://192.168.1.20:8000/v1")
+    r.add_argument("--key", action="store_true", help="ask for the engine's API key (or read it from stdin)")
+    r.add_argument("--replace", action="store_true", help="replace a saved engine of the same name")
+    r = remote.add_parser("list", help="saved engines")
+    r.add_argument("--json", action="store_true")
+    r = remote.add_parser("remove", help="forget an engine and its key")
+    r.add_argument("name")
+    r = remote.add_parser("models", help="the models an engine serves")
+    r.add_argument("name")
+    r.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_remote)
     return parser
 
 
