@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.welcome.get_requested.connect(self._get)
         self.welcome.show_all.connect(lambda: self.nav.setCurrentRow(MODELS))
         self.settings_page.settings_changed.connect(self._on_settings)
+        self.settings_page.server.remotes_changed.connect(self.chat.refresh_remote)
         self.chat.status.connect(self._on_status)
         self.nav.setCurrentRow(CHAT)
         self._on_models_changed()
@@ -140,6 +141,8 @@ class MainWindow(QMainWindow):
         self.chat.stop()
         self.models.pause_all()  # downloads and conversions resume next time
         self.indexer.stop()  # so does indexing: the queue is kept in the index
+        if self.settings_page.server.server is not None:
+            self.settings_page.server.server.stop()
         self.jobs.stop_all()
         self.inference.stop()
         self.store.close()

@@ -34,6 +34,8 @@ class Settings:
     font_size: int = 11
     language: str = "system"
     default_model: str = ""
+    api_enabled: bool = False  # the local OpenAI-compatible API (127.0.0.1 only; the key is in the keyring)
+    api_port: int = 8765
 
     def validated(self) -> Settings:
         """A copy with every out-of-range value replaced by its default (a hand-edited file never breaks the app)."""
@@ -44,7 +46,7 @@ class Settings:
             "temperature": 0 <= self.temperature <= 2, "top_p": 0 < self.top_p <= 1,
             "max_tokens": 1 <= self.max_tokens <= 131072, "context_length": 256 <= self.context_length <= 131072,
             "theme": self.theme in THEMES, "font_size": 6 <= self.font_size <= 32,
-            "language": self.language in LANGUAGES,
+            "language": self.language in LANGUAGES, "api_port": 1024 <= self.api_port <= 65535,
         }
         for name, ok in checks.items():
             if not ok:

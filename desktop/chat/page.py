@@ -32,6 +32,7 @@ from desktop.chat.transcript import MessageDelegate, Row, TranscriptModel, Trans
 from desktop.documents.indexer import DocumentIndexer
 from desktop.documents.panel import DocumentsBar
 from desktop.documents.source_view import SourceDialog
+from desktop.settings.jobs import call, run_background
 from desktop.workers import BackgroundJobs, GeneratorWorker, InferenceThread
 from engine.chat import conversation as actions
 from engine.chat.storage import ConversationStore, StoredMessage
@@ -39,10 +40,13 @@ from engine.documents.embed import Embedder
 from engine.documents.index import DocumentIndex
 from engine.documents.pipeline import embedder_folder
 from engine.documents.retrieve import Source, retrieve
+from engine.remote import ChatBackend, RemoteEngines
 from engine.runtime.generate import ChatModel, Controls, Finished, GenerationConfig, Notice, TextDelta
 from engine.runtime.sampling import SamplingParams
 from engine.settings import Settings
 from engine.store import list_installed
+
+REMOTE, REMOTE_SEP = "remote:", "\x1f"  # model chooser data of a remote model: remote:ENGINE<sep>MODEL
 
 
 class InputBox(QPlainTextEdit):
@@ -64,7 +68,7 @@ class InputBox(QPlainTextEdit):
 
 def _row(m: StoredMessage) -> Row:
     return Row(id=m.id, role=m.role, content=m.content, reasoning=m.reasoning, state=m.state, model=m.model,
-               stats=m.stats)
+               stats=m.stats, engine=m.engine)
 
 
 class ChatPage(QWidget):
@@ -81,6 +85,7 @@ class ChatPage(QWidget):
         self.jobs = jobs or BackgroundJobs()
         self.indexer = indexer or DocumentIndexer(DocumentIndex(), self.jobs)
         self.source_dialog: SourceDialog | None = None
+        self.remote_models: dict[str, list[str]] = {}  # remote engine -> its models, as last reported
         self.setAcceptDrops(True)
         self.conversation_id: str | None = None
         self._job: tuple[GeneratorWorker, Controls, str] | None = None
@@ -96,7 +101,7 @@ class ChatPage(QWidget):
         self._render_timer.setSingleShot(True)
         self._render_timer.timeout.connect(self._render_live)
         self._follow = True
-        self.refresh_models()
+        self.refresh_remote()
         self.refresh_conversations()
 
     # layout ----------------------------------------------------------------------------------------------------
@@ -190,15 +195,36 @@ class ChatPage(QWidget):
         installed.sort(key=lambda m: m.name != default)
         for m in installed:
             self.model_box.addItem(m.name, str(m.path))
+        for engine, models in sorted(self.remote_models.items()):
+            for name in models:
+                self.model_box.addItem(f"{name} @ {engine}", f"{REMOTE}{engine}{REMOTE_SEP}{name}")
         if current:
             i = self.model_box.findData(current)
             if i >= 0:
                 self.model_box.setCurrentIndex(i)
-        ready = bool(installed)
+        ready = self.model_box.count() > 0
         self.input.setEnabled(ready)
         self.send_button.setEnabled(ready)
         if not ready:
             self.input.setPlaceholderText(self.tr("Install a model first (Models page)"))
+
+    def refresh_remote(self) -> None:
+        """Ask each remote engine (Settings › Remote engines) for its models, in the background; the chooser
+        lists them when they answer (an engine that does not answer is left out, with a note in the tooltip)."""
+        engines = RemoteEngines().engines()
+        self.remote_models = {k: v for k, v in self.remote_models.items() if k in {e.name for e in engines}}
+        for engine in engines:
+
+            def fetch(name: str = engine.name) -> tuple[str, list[str]]:
+                return name, RemoteEngines().models(name)
+
+            run_background(self.jobs, self, call(fetch), self._on_remote_models, self.model_box.setToolTip)
+        self.refresh_models()
+
+    def _on_remote_models(self, result: tuple[str, list[str]]) -> None:
+        name, models = result
+        self.remote_models[name] = models
+        self.refresh_models()
 
     def refresh_conversations(self) -> None:
         """Reload the sidebar (search applied), keeping the selection."""
@@ -371,10 +397,11 @@ class ChatPage(QWidget):
             position = self._editing
             self._cancel_edit()
             self.model.set_rows([r for r in self.model.rows if self._position(r) < position])
-            self._start(lambda m, n, cfg, ctl, r: actions.edit_and_resend(self.store, m, n, conv_id, position,
-                                                                           text, cfg, ctl, r))
+            self._start(lambda m, n, cfg, ctl, r, e: actions.edit_and_resend(
+                self.store, m, n, conv_id, position, text, cfg, ctl, r, engine=e))
         else:
-            self._start(lambda m, n, cfg, ctl, r: actions.send(self.store, m, n, conv_id, text, cfg, ctl, r))
+            self._start(lambda m, n, cfg, ctl, r, e: actions.send(self.store, m, n, conv_id, text, cfg, ctl, r,
+                                                                  engine=e))
 
     def regenerate(self) -> None:
         """Replace the last reply."""
@@ -383,7 +410,7 @@ class ChatPage(QWidget):
         conv_id = self.conversation_id
         last_user = max((i for i, r in enumerate(self.model.rows) if r.role == "user"), default=-1)
         self.model.set_rows(self.model.rows[: last_user + 1])
-        self._start(lambda m, n, cfg, ctl, r: actions.regenerate(self.store, m, n, conv_id, cfg, ctl, r))
+        self._start(lambda m, n, cfg, ctl, r, e: actions.regenerate(self.store, m, n, conv_id, cfg, ctl, r, engine=e))
 
     def _position(self, row: Row) -> int:
         return self.model.rows.index(row)
@@ -392,9 +419,11 @@ class ChatPage(QWidget):
         s = self.settings()
         return GenerationConfig(SamplingParams(temperature=s.temperature, top_p=s.top_p), max_new_tokens=s.max_tokens)
 
-    def _start(self, make: Callable[[ChatModel, str, GenerationConfig, Controls, actions.Retriever | None],
+    def _start(self, make: Callable[[ChatBackend, str, GenerationConfig, Controls, actions.Retriever | None, str],
                                     Iterator[Any]]) -> None:
-        path, name = Path(self.model_box.currentData()), self.model_box.currentText()
+        choice, name = str(self.model_box.currentData()), self.model_box.currentText()
+        remote = choice[len(REMOTE):].split(REMOTE_SEP, 1) if choice.startswith(REMOTE) else None
+        path = Path(choice)
         settings, controls, config = self.settings(), Controls(), self._config()
         state = self.inference.state
         collection, index = self.collection(), self.indexer.index
@@ -414,13 +443,16 @@ class ChatPage(QWidget):
             return retriever
 
         def factory() -> Iterator[Any]:  # runs on the inference thread: loading happens there too
+            if remote is not None:
+                engine, model = remote
+                return make(RemoteEngines().chat_model(engine, model), model, config, controls, documents(), engine)
             key = (str(path), settings.provider, settings.threads, settings.context_length)
             if state.get("key") != key:
                 state.pop("model", None)
                 state["model"] = ChatModel(path, provider=settings.provider, threads=settings.threads or None,
                                            context=settings.context_length)
                 state["key"] = key
-            return make(state["model"], name, config, controls, documents())
+            return make(state["model"], name, config, controls, documents(), actions.LOCAL_ENGINE)
 
         worker = GeneratorWorker(factory, on_cancel=controls.cancel)
         assert self.conversation_id is not None
@@ -462,7 +494,7 @@ class ChatPage(QWidget):
                     self.model.append(_row(event.user_message))
                 self._live = Row(id=event.message.id, role="assistant", model=event.message.model,
                                  state="streaming", streaming=True, started=time.monotonic(),
-                                 stats=dict(event.message.stats))
+                                 stats=dict(event.message.stats), engine=event.message.engine)
                 if visible:
                     self.model.append(self._live)
                 self._tick.start()

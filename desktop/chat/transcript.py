@@ -64,6 +64,7 @@ class Row:
     state: str = "complete"
     model: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    engine: str = ""  # who ran the model: "local" or a remote engine's name
     streaming: bool = False
     started: float = 0.0  # monotonic time the reply started (for "Thinking… N s")
     reasoning_s: float | None = None  # set when the reasoning closed
@@ -144,6 +145,8 @@ def message_pieces(row: Row, palette: QPalette) -> list[Piece]:
     who = _t("You") if row.role == "user" else _t("Assistant")
     if row.role == "assistant" and row.model:
         who += f" · {html.escape(row.model)}"
+        if row.engine and row.engine != "local":
+            who += f" @ {html.escape(row.engine)}"
     pieces = [Piece(f"<p><b>{who}</b></p>")]
 
     def markdown(text: str, wrap: str = "") -> None:

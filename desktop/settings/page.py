@@ -27,12 +27,13 @@ from PySide6.QtWidgets import (
 from desktop.settings.chart import ERROR_COLOR
 from desktop.settings.hardware import HardwareSection
 from desktop.settings.sections import AppearanceSection, GenerationSection, PrivacySection
+from desktop.settings.server import ServerSection
 from desktop.theme import apply_theme
 from desktop.workers import BackgroundJobs, InferenceThread
 from engine.settings import Settings, save_settings
 
 log = logging.getLogger(__name__)
-SECTIONS = ("hardware", "generation", "privacy", "appearance")
+SECTIONS = ("hardware", "generation", "privacy", "server", "appearance")
 TEXT_DELAY_MS = 400
 
 
@@ -55,11 +56,14 @@ class SettingsPage(QWidget):
         self.generation = GenerationSection(self.change, self.change_later)
         self.privacy = PrivacySection(self.change, self.change_later, jobs)
         self.appearance = AppearanceSection(self.change, self._settings.language)
+        self.server = ServerSection(self.change, jobs, lambda: self.settings)
         titles = {"hardware": self.tr("Hardware"), "generation": self.tr("Generation"),
-                  "privacy": self.tr("Privacy and network"), "appearance": self.tr("Appearance")}
+                  "privacy": self.tr("Privacy and network"), "server": self.tr("API and remote engines"),
+                  "appearance": self.tr("Appearance")}
         subtitles = {"hardware": self.tr("Where models run and how fast."),
                      "generation": self.tr("How new conversations answer."),
                      "privacy": self.tr("Your Hugging Face token, downloads and the network."),
+                     "server": self.tr("Let other programs use your models; chat with models served elsewhere."),
                      "appearance": self.tr("Theme, text size and language.")}
 
         self._headings: list[QLabel] = []
@@ -70,7 +74,8 @@ class SettingsPage(QWidget):
         self.nav.setSpacing(2)
         self.stack = QStackedWidget()
         sections: dict[str, QWidget] = {"hardware": self.hardware, "generation": self.generation,
-                                         "privacy": self.privacy, "appearance": self.appearance}
+                                         "privacy": self.privacy, "server": self.server,
+                                         "appearance": self.appearance}
         for key in SECTIONS:
             self.nav.addItem(titles[key])
             self.stack.addWidget(self._page(titles[key], subtitles[key], sections[key]))
@@ -142,11 +147,11 @@ class SettingsPage(QWidget):
         return replace(self._settings, **self._pending).validated() if self._pending else self._settings
 
     def show_section(self, name: str) -> None:
-        """Switch to "hardware", "generation", "privacy" or "appearance"."""
+        """Switch to "hardware", "generation", "privacy", "server" or "appearance"."""
         self.nav.setCurrentRow(SECTIONS.index(name))
 
     def _load_all(self) -> None:
-        for section in (self.hardware, self.generation, self.privacy, self.appearance):
+        for section in (self.hardware, self.generation, self.privacy, self.server, self.appearance):
             section.load(self._settings)
 
     def change(self, **changes: Any) -> None:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.chat.storage import ConversationStore, StoredMessage
 from engine.chat.template import Message
 from engine.documents.retrieve import Source, cited_prompt
-from engine.runtime.generate import ChatModel, Controls, Event, Finished, GenerationConfig, TextDelta
+from engine.runtime.generate import Controls, Event, Finished, GenerationConfig, TextDelta
+
+if TYPE_CHECKING:
+    from engine.remote import ChatBackend
 
 SAVE_EVERY_S = 0.5
 DEFAULT_TITLE = "New conversation"
@@ -49,9 +52,9 @@ def _title_from(text: str) -> str:
     return line if len(line) <= 48 else line[:47].rstrip() + "…"
 
 
-def _stream_reply(store: ConversationStore, model: ChatModel, model_name: str, conversation_id: str,
+def _stream_reply(store: ConversationStore, model: ChatBackend, model_name: str, conversation_id: str,
                   config: GenerationConfig, controls: Controls, user: StoredMessage | None,
-                  retriever: Retriever | None) -> Iterator[ReplyEvent]:
+                  retriever: Retriever | None, engine: str) -> Iterator[ReplyEvent]:
     history = prompt_messages(store, conversation_id)
     sources: list[dict[str, Any]] = []
     if retriever is not None and history and history[-1].role == "user":
@@ -60,8 +63,8 @@ def _stream_reply(store: ConversationStore, model: ChatModel, model_name: str, c
         history[-1] = Message("user", cited_prompt(history[-1].content, found))
         sources = [s.to_dict() for s in found]
     extra = {"sources": sources} if retriever is not None else {}
-    reply = store.append(conversation_id, "assistant", "", state="streaming", engine=LOCAL_ENGINE,
-                         model=model_name, stats=extra)
+    reply = store.append(conversation_id, "assistant", "", state="streaming", engine=engine, model=model_name,
+                         stats=extra)
     yield ReplyStarted(conversation_id, reply, user, sources)
     text = {"reasoning": "", "answer": ""}
     saved = time.monotonic()
@@ -83,32 +86,34 @@ def _stream_reply(store: ConversationStore, model: ChatModel, model_name: str, c
         raise
 
 
-def send(store: ConversationStore, model: ChatModel, model_name: str, conversation_id: str, text: str,
-         config: GenerationConfig, controls: Controls, retriever: Retriever | None = None) -> Iterator[ReplyEvent]:
-    """Add the person's message and stream the reply (answered from ``retriever``'s passages when given)."""
+def send(store: ConversationStore, model: ChatBackend, model_name: str, conversation_id: str, text: str,
+         config: GenerationConfig, controls: Controls, retriever: Retriever | None = None, *,
+         engine: str = LOCAL_ENGINE) -> Iterator[ReplyEvent]:
+    """Add the person's message and stream the reply (answered from ``retriever``'s passages when given);
+    ``engine`` names who runs ``model`` ("local", or a remote engine's name) for the record."""
     conv = store.get(conversation_id)
     user = store.append(conversation_id, "user", text)
     if conv.title == DEFAULT_TITLE:
         store.update(conversation_id, title=_title_from(text))
-    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, user, retriever)
+    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, user, retriever, engine)
 
 
-def regenerate(store: ConversationStore, model: ChatModel, model_name: str, conversation_id: str,
-               config: GenerationConfig, controls: Controls, retriever: Retriever | None = None
-               ) -> Iterator[ReplyEvent]:
+def regenerate(store: ConversationStore, model: ChatBackend, model_name: str, conversation_id: str,
+               config: GenerationConfig, controls: Controls, retriever: Retriever | None = None, *,
+               engine: str = LOCAL_ENGINE) -> Iterator[ReplyEvent]:
     """Replace the last reply with a new one."""
     messages = store.messages(conversation_id)
     last_user = max((m.position for m in messages if m.role == "user"), default=None)
     if last_user is None:
         return
     store.truncate(conversation_id, last_user + 1)
-    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, None, retriever)
+    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, None, retriever, engine)
 
 
-def edit_and_resend(store: ConversationStore, model: ChatModel, model_name: str, conversation_id: str,
+def edit_and_resend(store: ConversationStore, model: ChatBackend, model_name: str, conversation_id: str,
                     position: int, text: str, config: GenerationConfig, controls: Controls,
-                    retriever: Retriever | None = None) -> Iterator[ReplyEvent]:
+                    retriever: Retriever | None = None, *, engine: str = LOCAL_ENGINE) -> Iterator[ReplyEvent]:
     """Replace the person's message at ``position`` (the later turns go) and stream a new reply."""
     store.truncate(conversation_id, position)
     user = store.append(conversation_id, "user", text)
-    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, user, retriever)
+    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, user, retriever, engine)
