@@ -21,9 +21,23 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.documents.indexer import DocumentIndexer
+from desktop.settings.jobs import run_background
+from engine.cancel import CancelToken
+from engine.documents.embedders import embedder_folder, find_embedder, get_embedder
 from engine.documents.pipeline import IndexProgress
+from engine.errors import PonderError
+from engine.progress import Progress, run_with_progress
 
 STAGE_WEIGHT = {"extract": 0.1, "embed": 0.1, "indexed": 1.0, "skipped": 1.0, "failed": 1.0}
+
+
+def embedder_ready() -> bool:
+    """An embedding model is installed (documents can be indexed and searched)."""
+    try:
+        embedder_folder()
+    except PonderError:
+        return False
+    return True
 
 
 class FilesDialog(QDialog):
@@ -92,6 +106,12 @@ class DocumentsBar(QWidget):
         self.pause_button.clicked.connect(self._pause_or_resume)
         self.files_button = QPushButton(self.tr("Files…"))
         self.files_button.clicked.connect(self.show_files)
+        default = find_embedder()
+        self.get_button = QPushButton(self.tr("Get the embedding model ({0}, {1} MB)").format(
+            default.name, round(default.download_bytes / 1e6)))
+        self.get_button.setToolTip(default.description)
+        self.get_button.clicked.connect(self.get_embedder)
+        self._getting: CancelToken | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel(self.tr("Documents:")))
@@ -100,6 +120,7 @@ class DocumentsBar(QWidget):
         layout.addWidget(self.state, 1)
         layout.addWidget(self.bar)
         layout.addWidget(self.pause_button)
+        layout.addWidget(self.get_button)
         layout.addWidget(self.files_button)
         indexer.progress.connect(self._on_progress)
         indexer.changed.connect(self.refresh)
@@ -121,6 +142,9 @@ class DocumentsBar(QWidget):
         self.chooser.blockSignals(False)
         working = self.indexer.running
         waiting = self.indexer.has_work()
+        self.get_button.setVisible(self._getting is not None or not embedder_ready())
+        if self._getting is not None:
+            return
         self.bar.setVisible(working)
         self.pause_button.setVisible(working or waiting)
         self.pause_button.setText(self.tr("Resume") if self.indexer.paused or not working else self.tr("Pause"))
@@ -180,6 +204,45 @@ class DocumentsBar(QWidget):
             "Documents (*.pdf *.docx *.txt *.md *.markdown *.html *.htm);;All files (*)"))
         if names:
             self.add_requested.emit([Path(n) for n in names])
+
+    def get_embedder(self) -> None:
+        """Download and prepare the default embedding model (the bar shows progress; press again to cancel);
+        indexing resumes when it is ready."""
+        if self._getting is not None:
+            self._getting.cancel()  # the download stops; what was fetched is kept for next time
+            self._get_failed(self.tr("Stopped; press again to continue the download."))
+            return
+        token = CancelToken()
+        self._getting = token
+        self.get_button.setText(self.tr("Cancel"))
+        self.bar.show()
+        run_background(self.indexer.jobs, self, lambda: run_with_progress(get_embedder, cancel=token),
+                       self._got_embedder, self._get_failed, self._get_progress)
+
+    def _get_progress(self, reports: list[Progress]) -> None:
+        p = reports[-1]
+        if p.total:
+            self.bar.setValue(int(1000 * p.done / p.total))
+        if p.stage == "download":
+            text = self.tr("Downloading the embedding model: {0} of {1} MB").format(round(p.done / 1e6),
+                                                                                   round(p.total / 1e6))
+        else:
+            text = self.tr("Preparing the embedding model…")
+        self.state.setText(text)
+
+    def _got_embedder(self, _folder: object) -> None:
+        self._getting = None
+        self.indexer.resume()  # what waited for the model is indexed now
+        self.refresh()
+
+    def _get_failed(self, message: str) -> None:
+        self._getting = None
+        default = find_embedder()
+        self.get_button.setText(self.tr("Get the embedding model ({0}, {1} MB)").format(
+            default.name, round(default.download_bytes / 1e6)))
+        self.refresh()
+        self.state.setText(message)
+        self.state.setStyleSheet("color: #c0392b")
 
     def show_files(self) -> None:
         """Open the list of files (status and failure reasons)."""

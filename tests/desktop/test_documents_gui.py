@@ -153,3 +153,29 @@ def test_citations_in_the_answer_become_links_outside_code() -> None:
               stats={"sources": [{"number": 1, "label": "manual.pdf, p. 2"}]})
     body, _ = message_html(row, QPalette())
     assert body.count('href="ponder:cite/1"') == 2  # in the text and in the list of sources
+
+
+def test_without_an_embedding_model_the_bar_offers_to_get_it(qtbot: Any, inference: InferenceThread,
+                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.engine.test_embedders import ENTRY, REPO
+    from tests.fixtures.embedder import minilm_checkpoint
+    from tests.fixtures.hub_server import HubServer, use_hub
+
+    monkeypatch.delenv("PONDER_EMBEDDER", raising=False)
+    server = HubServer(minilm_checkpoint(), REPO).start()
+    use_hub(server, monkeypatch, tmp_path / "catalog.json", [], [ENTRY])
+    chat = ChatPage(ConversationStore(tmp_path / "c.db"), inference, lambda: SETTINGS)
+    qtbot.addWidget(chat)
+    chat.show()
+    try:
+        assert drop(chat, [markdown_file(tmp_path / "guide.md")])
+        qtbot.waitUntil(lambda: bool(chat.indexer.error), timeout=30000)
+        assert "No embedding model is installed" in chat.docs_bar.state.text()
+        assert chat.docs_bar.get_button.isVisible() and "all-MiniLM-L6-v2, 91 MB" in chat.docs_bar.get_button.text()
+        qtbot.mouseClick(chat.docs_bar.get_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: indexed(chat) == {"guide.md": "indexed"}, timeout=120000)
+        qtbot.waitUntil(lambda: not chat.docs_bar.get_button.isVisible(), timeout=10000)
+    finally:
+        chat.indexer.stop()
+        chat.jobs.stop_all()
+        server.stop()
