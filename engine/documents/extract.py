@@ -457,9 +457,14 @@ class _HtmlText(HTMLParser):
         self.title_parts: list[str] = []
         self.in_title = False
         self.first_heading = ""
+        self.pre = 0  # inside <pre>: line breaks are part of the text (code, tables drawn with spaces)
 
     def _flush(self) -> None:
-        text = re.sub(r"\s+", " ", "".join(self.buf)).strip()
+        raw = "".join(self.buf)
+        if self.pre:
+            text = "\n".join(line.rstrip() for line in raw.strip("\n").split("\n")).strip()
+        else:
+            text = re.sub(r"\s+", " ", raw).strip()
         self.buf.clear()
         if not text:
             return
@@ -482,6 +487,8 @@ class _HtmlText(HTMLParser):
             self.heading_level = int(tag[1])
         elif tag in _BLOCK:
             self._flush()
+        if tag == "pre":
+            self.pre += 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br" and not self.skip:
@@ -503,6 +510,8 @@ class _HtmlText(HTMLParser):
             self.heading_level = 0
         elif tag in _BLOCK:
             self._flush()
+        if tag == "pre" and self.pre:
+            self.pre -= 1
 
     def handle_data(self, data: str) -> None:
         if self.in_title:

@@ -213,3 +213,10 @@ def test_memory_limit_is_enforced_in_child(tmp_path: Path) -> None:
     with pytest.raises(DocumentError, match="out of memory"):
         extract_in_sandbox(path, memory_mb=200, timeout_s=30)
     assert Quarantine().reason(path) is not None
+
+
+def test_html_pre_keeps_its_line_breaks(tmp_path: Path) -> None:
+    page = tmp_path / "code.html"
+    page.write_text("<h1>API</h1><p>Some   words\nwrapped.</p><pre>def f():\n    return 1\n</pre><p>end</p>")
+    doc = extract(page)
+    assert [s.text for s in doc.sections] == ["API", "Some words wrapped.", "def f():\n    return 1", "end"]
