@@ -48,7 +48,8 @@ _TEXTS = (
     QT_TRANSLATE_NOOP("Transcript", "You"), QT_TRANSLATE_NOOP("Transcript", "Assistant"),
     QT_TRANSLATE_NOOP("Transcript", "Interrupted"), QT_TRANSLATE_NOOP("Transcript", "Stopped"),
     QT_TRANSLATE_NOOP("Transcript", "Copy"), QT_TRANSLATE_NOOP("Transcript", "Edit"),
-    QT_TRANSLATE_NOOP("Transcript", "Regenerate"),
+    QT_TRANSLATE_NOOP("Transcript", "Regenerate"), QT_TRANSLATE_NOOP("Transcript", "Sources:"),
+    QT_TRANSLATE_NOOP("Transcript", "No passage in the documents matched this question."),
 )
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 

@@ -60,7 +60,7 @@
 <context>
     <name>ChatPage</name>
     <message>
-        <location filename="../../desktop/chat/page.py" line="+93"/>
+        <location filename="../../desktop/chat/page.py" line="+110"/>
         <source>Search conversations</source>
         <translation>搜索对话</translation>
     </message>
@@ -106,17 +106,17 @@
     </message>
     <message>
         <location line="+4"/>
-        <location line="+292"/>
+        <location line="+400"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location line="-250"/>
+        <location line="-351"/>
         <source>Install a model first (Models page)</source>
         <translation>请先安装一个模型（“模型”页面）</translation>
     </message>
     <message>
-        <location line="+42"/>
+        <location line="+61"/>
         <source>Rename…</source>
         <translation>重命名…</translation>
     </message>
@@ -152,7 +152,7 @@
         <translation>删除此对话？</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+15"/>
         <source>Export</source>
         <translation>导出</translation>
     </message>
@@ -167,9 +167,14 @@
         <translation>仅用于此对话：</translation>
     </message>
     <message>
-        <location line="+67"/>
+        <location line="+146"/>
         <source>Stop</source>
         <translation>停止</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Some documents are still being indexed; this answer uses the ones ready.</source>
+        <translation>部分文档仍在建立索引；此回答只使用已就绪的文档。</translation>
     </message>
     <message>
         <location line="+52"/>
@@ -180,6 +185,169 @@
         <location line="+31"/>
         <source>The reply failed</source>
         <translation>回复失败</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentsBar</name>
+    <message>
+        <location filename="../../desktop/documents/panel.py" line="+94"/>
+        <source>The documents this conversation answers from</source>
+        <translation>此对话据以回答的文档</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Add documents…</source>
+        <translation>添加文档…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Or drop files and folders on the chat: PDF, Word, text, Markdown, HTML</source>
+        <translation>也可以把文件或文件夹拖到对话中：PDF、Word、文本、Markdown、HTML</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <location line="+45"/>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <location line="-43"/>
+        <source>Files…</source>
+        <translation>文件…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+131"/>
+        <source>Get the embedding model ({0}, {1} MB)</source>
+        <translation>获取嵌入模型（{0}，{1} MB）</translation>
+    </message>
+    <message>
+        <location line="-124"/>
+        <source>Documents:</source>
+        <translation>文档：</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>None</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>{0} indexed</source>
+        <translation>已索引 {0} 个</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{0} waiting</source>
+        <translation>{0} 个等待中</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{0} failed (see Files…)</source>
+        <translation>{0} 个失败（见“文件…”）</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>{0} failed: {1}</source>
+        <translation>{0} 失败：{1}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Indexing {0} of {1}: {2} — {3}%</source>
+        <translation>正在索引第 {0}/{1} 个：{2} — {3}%</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Indexing {0} of {1}: {2}</source>
+        <translation>正在索引第 {0}/{1} 个：{2}</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Add documents</source>
+        <translation>添加文档</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Documents (*.pdf *.docx *.txt *.md *.markdown *.html *.htm);;All files (*)</source>
+        <translation>文档 (*.pdf *.docx *.txt *.md *.markdown *.html *.htm);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Stopped; press again to continue the download.</source>
+        <translation>已停止；再按一次可继续下载。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Downloading the embedding model: {0} of {1} MB</source>
+        <translation>正在下载嵌入模型：{0}/{1} MB</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Preparing the embedding model…</source>
+        <translation>正在准备嵌入模型…</translation>
+    </message>
+</context>
+<context>
+    <name>FilesDialog</name>
+    <message>
+        <location line="-181"/>
+        <source>Documents in “{0}”</source>
+        <translation>“{0}”中的文档</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Details</source>
+        <translation>详情</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Remove from the collection</source>
+        <translation>从文档集中移除</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>indexed</source>
+        <translation>已索引</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{0} passages</source>
+        <translation>{0} 个段落</translation>
     </message>
 </context>
 <context>
@@ -565,7 +733,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/app.py" line="+51"/>
+        <location filename="../../desktop/app.py" line="+54"/>
         <source>Chat</source>
         <translation>聊天</translation>
     </message>
@@ -580,7 +748,29 @@
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+40"/>
+        <location line="+35"/>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location line="+10"/>
+        <source>About Ponder</source>
+        <translation>关于 Ponder</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Private AI on your own computer.
+
+ONNX Runtime {0}
+Data folder: {1}</source>
+        <translation>在你自己的电脑上运行的私人 AI。
+
+ONNX Runtime {0}
+数据文件夹：{1}</translation>
+    </message>
+    <message>
+        <location line="+11"/>
         <source>{0} is ready.</source>
         <translation>{0} 已就绪。</translation>
     </message>
@@ -932,9 +1122,140 @@
     </message>
 </context>
 <context>
+    <name>RemoteDialog</name>
+    <message>
+        <location filename="../../desktop/settings/server.py" line="+41"/>
+        <source>Add a remote engine</source>
+        <translation>添加远程引擎</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>e.g. lab-vllm</source>
+        <translation>例如 lab-vllm</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>leave empty if it needs none</source>
+        <translation>不需要时留空</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Name:</source>
+        <translation>名称：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Address:</source>
+        <translation>地址：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>API key:</source>
+        <translation>API 密钥：</translation>
+    </message>
+</context>
+<context>
+    <name>ServerSection</name>
+    <message>
+        <location line="+21"/>
+        <source>Serve an OpenAI-compatible API on this computer</source>
+        <translation>在本机提供 OpenAI 兼容的 API</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>New key</source>
+        <translation>新密钥</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Port:</source>
+        <translation>端口：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>API key:</source>
+        <translation>API 密钥：</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Programs on this computer only (127.0.0.1) can connect, and only with the key: use it as the &apos;Bearer&apos; API key and http://127.0.0.1:PORT/v1 as the base URL. Reasoning comes in &apos;reasoning_content&apos;, as DeepSeek&apos;s API does.</source>
+        <translation>只有本机（127.0.0.1）上的程序可以连接，并且必须提供密钥：把它作为 &apos;Bearer&apos; API 密钥，基础地址为 http://127.0.0.1:端口/v1。推理过程在 &apos;reasoning_content&apos; 中返回，与 DeepSeek 官方 API 一致。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Add…</source>
+        <translation>添加…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Chat with models served elsewhere — vLLM, Ollama, exo or another Ponder — by their OpenAI-compatible address. Their models appear in the chat&apos;s model list. Keys are kept in the system keyring.</source>
+        <translation>通过 OpenAI 兼容地址与其他地方提供的模型对话——vLLM、Ollama、exo 或另一个 Ponder。它们的模型会出现在对话的模型列表中。密钥保存在系统钥匙串中。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Local API</source>
+        <translation>本地 API</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Remote engines</source>
+        <translation>远程引擎</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>Starting…</source>
+        <translation>正在启动…</translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>Stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Running at {0}</source>
+        <translation>运行于 {0}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Off</source>
+        <translation>已关闭</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>unencrypted: the key and messages cross the network in clear text</source>
+        <translation>未加密：密钥和消息以明文在网络上传输</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Checking {0}…</source>
+        <translation>正在检查 {0}…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{0} answers with {1} model(s).</source>
+        <translation>{0} 已响应，提供 {1} 个模型。</translation>
+    </message>
+</context>
+<context>
     <name>SettingsPage</name>
     <message>
-        <location filename="../../desktop/settings/page.py" line="+58"/>
+        <location filename="../../desktop/settings/page.py" line="+60"/>
         <source>Hardware</source>
         <translation>硬件</translation>
     </message>
@@ -950,6 +1271,11 @@
     </message>
     <message>
         <location line="+0"/>
+        <source>API and remote engines</source>
+        <translation>API 与远程引擎</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Appearance</source>
         <translation>外观</translation>
     </message>
@@ -970,13 +1296,56 @@
     </message>
     <message>
         <location line="+1"/>
+        <source>Let other programs use your models; chat with models served elsewhere.</source>
+        <translation>让其他程序使用你的模型；与其他地方提供的模型对话。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Theme, text size and language.</source>
         <translation>主题、文字大小和语言。</translation>
     </message>
     <message>
-        <location line="+102"/>
+        <location line="+103"/>
         <source>Could not save the settings: {error}</source>
         <translation>无法保存设置：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>SourceDialog</name>
+    <message>
+        <location filename="../../desktop/documents/source_view.py" line="+39"/>
+        <source>Source [{0}] — {1}</source>
+        <translation>来源 [{0}] — {1}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Opening {0}…</source>
+        <translation>正在打开 {0}…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>◀ Previous page</source>
+        <translation>◀ 上一页</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Next page ▶</source>
+        <translation>下一页 ▶</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Open the file</source>
+        <translation>打开文件</translation>
+    </message>
+    <message>
+        <location line="+59"/>
+        <source>{0} — page {1} of {2}</source>
+        <translation>{0} — 第 {1} 页，共 {2} 页</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The file changed after it was indexed; the passage was found by its text.</source>
+        <translation>文件在建立索引后已更改；已按文字重新找到该段落。</translation>
     </message>
 </context>
 <context>
@@ -1000,7 +1369,7 @@
 <context>
     <name>Transcript</name>
     <message>
-        <location filename="../../desktop/chat/transcript.py" line="+44"/>
+        <location filename="../../desktop/chat/transcript.py" line="+46"/>
         <source>Thinking… {0} s</source>
         <translation>正在思考… {0} 秒</translation>
     </message>
@@ -1053,6 +1422,16 @@
         <location line="+1"/>
         <source>Regenerate</source>
         <translation>重新生成</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Sources:</source>
+        <translation>来源：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No passage in the documents matched this question.</source>
+        <translation>文档中没有与此问题相关的段落。</translation>
     </message>
 </context>
 <context>
