@@ -47,7 +47,11 @@ MODEL_FILE = "model.onnx"
 FP32_FILE = "model.fp32.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "embedder.json"
-MIN_INT8_COSINE = 0.99
+# int8 is kept when its vectors stay this close to fp32 on the probe set. The bar was 0.99, which rejected
+# all-MiniLM-L6-v2 (0.977); on the retrieval benchmark (bench/retrieval_quality.py, 79 questions, en + zh) its int8
+# export retrieves the same recall@5 (en 0.833, zh 0.600) with MRR 0.655 vs 0.676 and indexes 1.8x faster, so
+# retrieval, not the cosine, sets the bar; 0.97 still rejects a broken quantization.
+MIN_INT8_COSINE = 0.97
 SUPPORTED_MODEL_TYPES = ("bert", "xlm-roberta", "roberta", "mpnet", "distilbert", "electra")
 _PROBE = (
     "The quick brown fox jumps over the lazy dog.",
@@ -148,8 +152,9 @@ def export_embedder(src: Path, dest: Path, *, quantize: bool = True, query_prefi
     """Export a local sentence-embedding checkpoint ``src`` into the embedder folder ``dest``; returns ``dest``.
 
     With ``quantize`` the model is int8 (dynamic, per-channel MatMul weights) when its vectors keep a cosine of at
-    least 0.99 against fp32 on a probe set; otherwise the fp32 model is kept. The folder is built beside ``dest``
-    and renamed into place, so a failure leaves no ``dest`` (and an existing one is replaced only on success).
+    least :data:`MIN_INT8_COSINE` against fp32 on a probe set; otherwise the fp32 model is kept. The folder is built
+    beside ``dest`` and renamed into place, so a failure leaves no ``dest`` (and an existing one is replaced only on
+    success).
     """
     src, dest = Path(src).expanduser(), Path(dest).expanduser()
     config = inspect_embedder_checkpoint(src)

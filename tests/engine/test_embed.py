@@ -79,7 +79,7 @@ def test_default_precision_quality(embedder_dir: Path, reference: np.ndarray) ->
     print(f"\n{emb.precision} (kept) vs PyTorch: min cosine {cos.min():.5f}; "
           f"int8 probe min cosine {meta['min_cosine_vs_fp32']}")
     if emb.precision == "int8":
-        assert cos.min() >= 0.99
+        assert cos.min() >= embed_mod.MIN_INT8_COSINE - 0.005  # the probe set is not these sentences
     else:  # int8 was measured and rejected: the record says why
         assert meta["min_cosine_vs_fp32"] < embed_mod.MIN_INT8_COSINE and meta["int8_rejected"] is True
         assert cos.min() >= 0.9999
