@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from dataclasses import dataclass
 
 import keyring
 import keyring.errors
-from keyring.backends import fail
+from keyring.backend import KeyringBackend
+from keyring.backends import fail, null
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +28,61 @@ class KeyringStatus:
     reason: str = ""
 
 
+def platform_backends() -> list[type[KeyringBackend]]:
+    """The OS keyrings Ponder uses on this platform, best first.
+
+    keyring finds its backends through package metadata at run time, which frozen (PyInstaller) apps easily lose;
+    importing them by name makes the installers bundle them, and lets :func:`keyring_status` say why each one is
+    unusable.
+    """
+    if sys.platform == "win32":
+        from keyring.backends import Windows
+
+        return [Windows.WinVaultKeyring]
+    if sys.platform == "darwin":
+        from keyring.backends import macOS
+
+        return [macOS.Keyring]
+    from keyring.backends import SecretService, kwallet, libsecret
+
+    return [SecretService.Keyring, libsecret.Keyring, kwallet.DBusKeyring]
+
+
+def _unusable(backend: type[KeyringBackend]) -> str:
+    """Why ``backend`` cannot be used here ("" when it can)."""
+    try:
+        backend.priority  # noqa: B018 (keyring backends raise from this property when not viable)
+    except Exception as err:  # each backend raises its own error type; the text is the reason
+        return f"{(backend.__doc__ or backend.__name__).strip().splitlines()[0]}: {err}"
+    return ""
+
+
+_frozen_checked = False
+
+
+def _frozen_fallback() -> None:
+    """In a frozen app whose keyring discovery found nothing, pick the best working OS backend by name."""
+    global _frozen_checked
+    if _frozen_checked or not getattr(sys, "frozen", False):
+        return
+    _frozen_checked = True
+    if isinstance(keyring.get_keyring(), fail.Keyring):
+        for backend in platform_backends():
+            if not _unusable(backend):
+                log.info("Keyring discovery found no backend; using %s", backend.__name__)
+                keyring.set_keyring(backend())
+                return
+
+
 def keyring_status() -> KeyringStatus:
-    """Describe the keyring backend in use."""
+    """Describe the keyring backend in use; without one, say which OS keyrings were tried and why they failed."""
+    _frozen_fallback()
     backend = keyring.get_keyring()
     name = f"{type(backend).__module__}.{type(backend).__name__}"
-    if isinstance(backend, fail.Keyring):
-        return KeyringStatus(False, name, "No OS keyring backend was found; secrets are kept in memory only "
-                                          "for this session.")
+    if isinstance(backend, fail.Keyring | null.Keyring):
+        tried = "; ".join(filter(None, (_unusable(b) for b in platform_backends())))
+        return KeyringStatus(False, name, "No OS keyring backend was found" + (f" ({tried})" if tried else "")
+                             + "; secrets are kept in memory only for this session.")
     return KeyringStatus(True, name)
 
 

@@ -1,0 +1,15 @@
+"""Entry point of the frozen app (PyInstaller runs this file as ``__main__``).
+
+The same executable is the window (no arguments), the ``ponder`` command (subcommands) and the worker processes it
+starts for conversions and document parsing (``_convert-worker`` / ``_extract-worker``): ``desktop.launch`` sends
+each to the right place and imports Qt only for the window.
+"""
+
+import multiprocessing
+import sys
+
+from desktop.launch import main
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()
+    sys.exit(main())
