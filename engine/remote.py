@@ -28,7 +28,7 @@ from engine.chat.reasoning import ANSWER, REASONING, ReasoningSplitter
 from engine.chat.template import THINK_CLOSE, Message, strip_reasoning
 from engine.errors import PonderError
 from engine.paths import ponder_home
-from engine.runtime.generate import Controls, Event, Finished, GenerationConfig, Stats, TextDelta
+from engine.runtime.generate import Controls, Event, Finished, GenerationConfig, Stats, TextDelta, collect
 from engine.runtime.sampling import SamplingParams
 from engine.verify import read_json, write_json_atomic
 
@@ -415,7 +415,4 @@ class RemoteChatModel:
     def chat(self, messages: Sequence[Message], config: GenerationConfig | None = None,
              controls: Controls | None = None) -> Finished:
         """The whole reply (the collected stream)."""
-        for event in self.stream_chat(messages, config, controls):
-            if isinstance(event, Finished):
-                return event
-        raise AssertionError("stream_chat always ends with Finished")
+        return collect(self.stream_chat(messages, config, controls))

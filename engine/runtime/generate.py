@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,10 +172,15 @@ class ChatModel:
     def chat(self, messages: Sequence[Message], config: GenerationConfig | None = None,
              controls: Controls | None = None) -> Finished:
         """Generate a whole reply (the collected stream)."""
-        for event in self.stream_chat(messages, config, controls):
-            if isinstance(event, Finished):
-                return event
-        raise AssertionError("stream_chat always ends with Finished")
+        return collect(self.stream_chat(messages, config, controls))
+
+
+def collect(events: Iterable[Event]) -> Finished:
+    """The :class:`Finished` event that ends a reply's stream (running the stream to its end)."""
+    for event in events:
+        if isinstance(event, Finished):
+            return event
+    raise AssertionError("a reply's stream always ends with Finished")
 
 
 class _StopStrings:

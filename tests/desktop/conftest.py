@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from desktop.workers import BackgroundJobs, InferenceThread
 from engine.store import InstalledModel, install
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,3 +31,20 @@ def screenshots() -> Path:
     folder = Path(os.environ.get("PONDER_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture
+def inference(qtbot: Any) -> Iterator[InferenceThread]:
+    """The thread that owns model sessions, stopped after the test."""
+    runner = InferenceThread()
+    yield runner
+    runner.stop()
+
+
+@pytest.fixture
+def runners(qtbot: Any) -> Iterator[tuple[InferenceThread, BackgroundJobs]]:
+    """The inference thread and the background jobs, both stopped after the test."""
+    inference, jobs = InferenceThread(), BackgroundJobs()
+    yield inference, jobs
+    jobs.stop_all(30000)
+    inference.stop()

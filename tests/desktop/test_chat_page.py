@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,6 @@ from engine.settings import Settings
 from engine.store import InstalledModel
 
 SETTINGS = Settings(provider="cpu", temperature=0.0, max_tokens=120, context_length=512)
-
-
-@pytest.fixture
-def inference(qtbot: Any) -> Generator[InferenceThread, None, None]:
-    runner = InferenceThread()
-    yield runner
-    runner.stop()
 
 
 @pytest.fixture

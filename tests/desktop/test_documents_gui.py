@@ -28,13 +28,6 @@ SETTINGS = Settings(provider="cpu", temperature=0.0, max_tokens=24, context_leng
 
 
 @pytest.fixture
-def inference(qtbot: Any) -> Generator[InferenceThread, None, None]:
-    runner = InferenceThread()
-    yield runner
-    runner.stop()
-
-
-@pytest.fixture
 def page(qtbot: Any, inference: InferenceThread, tmp_path: Path, embedder_dir: Path,
          monkeypatch: pytest.MonkeyPatch) -> Generator[ChatPage, None, None]:
     monkeypatch.setenv("PONDER_EMBEDDER", str(embedder_dir))

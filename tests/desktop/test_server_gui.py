@@ -5,7 +5,6 @@ which engine and model answered."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,14 +22,6 @@ from engine.store import InstalledModel
 
 pytestmark = pytest.mark.usefixtures("memory_keyring")
 SETTINGS = Settings(provider="cpu", temperature=0.0, max_tokens=60, context_length=512)
-
-
-@pytest.fixture
-def runners(qtbot: Any) -> Iterator[tuple[InferenceThread, BackgroundJobs]]:
-    inference, jobs = InferenceThread(), BackgroundJobs()
-    yield inference, jobs
-    jobs.stop_all(30000)
-    inference.stop()
 
 
 def free_port() -> int:

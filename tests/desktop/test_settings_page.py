@@ -37,14 +37,6 @@ TOKEN = "hf_TopSecretValue1234567890"
 
 
 @pytest.fixture
-def runners(qtbot: Any) -> Iterator[tuple[InferenceThread, BackgroundJobs]]:
-    inference, jobs = InferenceThread(), BackgroundJobs()
-    yield inference, jobs
-    jobs.stop_all(30000)
-    inference.stop()
-
-
-@pytest.fixture
 def app_look(qapp: QApplication) -> Iterator[QApplication]:
     """Restore the application's style, palette and font after a test changes the theme."""
     style, palette, font = qapp.style().name(), QPalette(qapp.palette()), qapp.font()

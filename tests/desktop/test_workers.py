@@ -8,19 +8,10 @@ import time
 from collections.abc import Generator
 from typing import Any
 
-import pytest
-
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from desktop.workers import GeneratorWorker, InferenceThread
 from engine.errors import DownloadError
-
-
-@pytest.fixture
-def inference(qtbot: Any) -> Generator[InferenceThread, None, None]:
-    runner = InferenceThread()
-    yield runner
-    runner.stop()
 
 
 def collect(worker: GeneratorWorker) -> dict[str, Any]:
