@@ -205,8 +205,8 @@ class ChatPage(QWidget):
         ready = self.model_box.count() > 0
         self.input.setEnabled(ready)
         self.send_button.setEnabled(ready)
-        if not ready:
-            self.input.setPlaceholderText(self.tr("Install a model first (Models page)"))
+        self.input.setPlaceholderText(self.tr("Ask anything — Enter sends, Shift+Enter adds a line") if ready
+                                      else self.tr("Install a model first (Models page)"))
 
     def refresh_remote(self) -> None:
         """Ask each remote engine (Settings › Remote engines) for its models, in the background; the chooser

@@ -93,6 +93,8 @@ class DocumentsBar(QWidget):
         self.chooser = QComboBox()
         self.chooser.setToolTip(self.tr("The documents this conversation answers from"))
         self.chooser.activated.connect(self._on_choose)
+        self.chooser.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.chooser.setMinimumContentsLength(12)
         self.add_button = QPushButton(self.tr("Add documents…"))
         self.add_button.setToolTip(self.tr("Or drop files and folders on the chat: PDF, Word, text, Markdown, HTML"))
         self.add_button.clicked.connect(self._pick_files)
