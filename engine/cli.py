@@ -264,13 +264,25 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 def _docs_embedder(args: argparse.Namespace) -> int:
     from engine.documents.embed import default_embedder_dir, export_embedder
-    from engine.documents.embedders import get_embedder, installed_embedders, load_embedders
+    from engine.documents.embedders import (
+        embedder_folder,
+        get_embedder,
+        installed_embedders,
+        load_embedders,
+        use_embedder,
+    )
 
     if args.list:
         installed = {p.name for p in installed_embedders()}
+        in_use = embedder_folder().name if installed else ""
         for e in load_embedders():
-            mark = "installed" if e.id in installed else f"{e.download_bytes / 1e6:.0f} MB"
+            mark = ("in use" if e.id == in_use else "installed") if e.id in installed else \
+                f"{e.download_bytes / 1e6:.0f} MB"
             print(f"{e.id:24} {e.license:11} {e.languages:48} {mark}{'  (default)' if e.default else ''}")
+        return 0
+    if args.use:
+        folder = use_embedder(args.use)
+        print(f"Documents now use {folder.name}; collections indexed with another model are indexed again.")
         return 0
     if args.get is not None:
         folder = get_embedder(args.get or None, progress=ProgressPrinter())
@@ -470,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("path", type=Path, nargs="?", help="a local sentence-embedding checkpoint folder")
     d.add_argument("--get", nargs="?", const="", metavar="ID", help="download a catalog embedder (default one)")
     d.add_argument("--list", action="store_true", help="the embedders Ponder offers")
+    d.add_argument("--use", metavar="ID", help="use this installed embedder for documents")
     d.add_argument("--name", help="folder name for a local checkpoint's export")
     p.set_defaults(func=cmd_docs)
 

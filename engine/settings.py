@@ -34,6 +34,7 @@ class Settings:
     font_size: int = 11
     language: str = "system"
     default_model: str = ""
+    embedder: str = ""  # the documents' embedding model (an installed one's folder name); "" = the catalog default
     api_enabled: bool = False  # the local OpenAI-compatible API (127.0.0.1 only; the key is in the keyring)
     api_port: int = 8765
 

@@ -10,9 +10,10 @@ one asked about the other — and the best retrieval of the small multilingual m
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ from engine.hub import download_snapshot
 from engine.paths import check_model_name, ponder_home
 from engine.progress import Progress, ProgressCallback, ignore_progress
 from engine.resources import resource_path
+from engine.settings import load_settings, save_settings
+
+log = logging.getLogger(__name__)
 
 # what an embedder export reads; never weights in pickle form, never code
 FILES = ("*.json", "model.safetensors", "vocab.txt", "sentencepiece.bpe.model", "1_Pooling/*")
@@ -97,12 +101,33 @@ def embedder_folder() -> Path:
                               "Unset it, or point it at a folder made by 'ponder docs embedder'.")
         return folder
     installed = installed_embedders()
+    chosen = load_settings().embedder
+    if chosen:
+        for folder in installed:
+            if folder.name == chosen:
+                return folder
+        log.warning("The chosen embedding model %r is not installed; using %s", chosen,
+                    installed[0].name if installed else "none")
     if not installed:
         default = find_embedder()
         raise PonderError("No embedding model is installed for documents.",
                           f"Get one: 'ponder docs embedder --get' downloads {default.name} "
                           f"({default.download_bytes / 1e6:.0f} MB), or use the button in the documents bar.")
     return installed[0]
+
+
+def use_embedder(embedder_id: str) -> Path:
+    """Make an installed embedder the one documents use (saved in the settings); returns its folder.
+
+    Collections indexed with another model are indexed again the next time indexing runs.
+    """
+    for folder in installed_embedders():
+        if folder.name == embedder_id:
+            save_settings(replace(load_settings(), embedder=embedder_id))
+            return folder
+    installed = ", ".join(p.name for p in installed_embedders()) or "none"
+    raise PonderError(f"The embedding model {embedder_id!r} is not installed (installed: {installed}).",
+                      f"Get it first: 'ponder docs embedder --get {embedder_id}'.")
 
 
 def get_embedder(embedder_id: str | None = None, *, endpoint: str | None = None,

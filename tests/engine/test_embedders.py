@@ -64,3 +64,24 @@ def test_get_the_default_embedder_then_reindex_when_the_model_changes(
     stages = [p.stage for p in index_pending(index, downloaded, "c")]
     assert "indexed" in stages  # indexed again from its text, not confirmed by hash
     assert retrieve(index, downloaded, "c", "installer AppImage")[0].hit.heading[:2] == ("Guide", "Install")
+
+
+def test_choose_which_installed_embedder_documents_use(embedder_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from engine.cli import main
+    from engine.documents.embedders import embedders_dir
+
+    monkeypatch.delenv("PONDER_EMBEDDER", raising=False)
+    for name in ("multilingual-e5-small", "mine"):  # the catalog default's name, and a local export
+        shutil.copytree(embedder_dir, embedders_dir() / name)
+    assert embedder_folder().name == "multilingual-e5-small"  # the default while nothing was chosen
+    assert main(["docs", "embedder", "--use", "mine"]) == 0
+    assert embedder_folder().name == "mine"
+    assert main(["docs", "embedder", "--use", "missing"]) == 1
+    assert "'missing' is not installed" in capsys.readouterr().err
+    assert main(["docs", "embedder", "--list"]) == 0
+    assert "installed" in capsys.readouterr().out  # the default is installed (not in use: "mine" is)
+    shutil.rmtree(embedders_dir() / "mine")
+    assert embedder_folder().name == "multilingual-e5-small"  # the chosen one went away: back to the default
