@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self.welcome.show_all.connect(lambda: self.nav.setCurrentRow(MODELS))
         self.settings_page.settings_changed.connect(self._on_settings)
         self.settings_page.server.remotes_changed.connect(self.chat.refresh_remote)
+        self.settings_page.documents.embedder_changed.connect(self.indexer.embedder_changed)
         self.chat.status.connect(self._on_status)
         self.nav.setCurrentRow(CHAT)
         self._on_models_changed()

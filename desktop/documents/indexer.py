@@ -29,6 +29,7 @@ class DocumentIndexer(QObject):
         self.index, self.jobs = index, jobs
         self._lock = threading.Lock()
         self._adds: list[tuple[str, list[Path]]] = []
+        self._recheck = False  # compare every collection's embedder with the one in use (it changed)
         self._worker: GeneratorWorker | None = None
         self._token: CancelToken | None = None
         self.paused = False
@@ -63,10 +64,17 @@ class DocumentIndexer(QObject):
         self._start()
         self.changed.emit()
 
+    def embedder_changed(self) -> None:
+        """Documents use another embedding model now: index every collection again with it, in the background."""
+        with self._lock:
+            self._recheck = True
+        if not self.paused:
+            self._start()
+
     def has_work(self) -> bool:
         """Files wait in the queue, or are about to be queued."""
         with self._lock:
-            if self._adds:
+            if self._adds or self._recheck:
                 return True
         return any(self.index.pending(c) for c in self.index.collections())
 
@@ -97,6 +105,13 @@ class DocumentIndexer(QObject):
             for collection, paths in adds:
                 for decided in queue_paths(self.index, paths, collection):
                     yield collection, decided
+            with self._lock:
+                recheck, self._recheck = self._recheck, False
+            if recheck:
+                embedder = Embedder(embedder_folder())
+                for collection in self.index.collections():
+                    if self.index.embedder_of(collection) not in ("", embedder.identity):
+                        self.index.requeue_all(collection)
             todo = [c for c in self.index.collections() if self.index.pending(c)]
             if not todo:
                 with self._lock:

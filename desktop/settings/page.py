@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.settings.chart import ERROR_COLOR
+from desktop.settings.documents import DocumentsSection
 from desktop.settings.hardware import HardwareSection
 from desktop.settings.sections import AppearanceSection, GenerationSection, PrivacySection
 from desktop.settings.server import ServerSection
@@ -33,7 +34,7 @@ from desktop.workers import BackgroundJobs, InferenceThread
 from engine.settings import Settings, save_settings
 
 log = logging.getLogger(__name__)
-SECTIONS = ("hardware", "generation", "privacy", "server", "appearance")
+SECTIONS = ("hardware", "generation", "documents", "privacy", "server", "appearance")
 TEXT_DELAY_MS = 400
 
 
@@ -57,13 +58,16 @@ class SettingsPage(QWidget):
         self.privacy = PrivacySection(self.change, self.change_later, jobs)
         self.appearance = AppearanceSection(self.change, self._settings.language)
         self.server = ServerSection(self.change, jobs, lambda: self.settings)
+        self.documents = DocumentsSection(self.change, jobs)
         titles = {"hardware": self.tr("Hardware"), "generation": self.tr("Generation"),
+                  "documents": self.tr("Documents"),
                   "privacy": self.tr("Privacy and network"), "server": self.tr("API and remote engines"),
                   "appearance": self.tr("Appearance")}
         subtitles = {"hardware": self.tr("Where models run and how fast."),
                      "generation": self.tr("How new conversations answer."),
                      "privacy": self.tr("Your Hugging Face token, downloads and the network."),
                      "server": self.tr("Let other programs use your models; chat with models served elsewhere."),
+                     "documents": self.tr("The model that finds passages in your documents."),
                      "appearance": self.tr("Theme, text size and language.")}
 
         self._headings: list[QLabel] = []
@@ -75,6 +79,7 @@ class SettingsPage(QWidget):
         self.stack = QStackedWidget()
         sections: dict[str, QWidget] = {"hardware": self.hardware, "generation": self.generation,
                                          "privacy": self.privacy, "server": self.server,
+                                         "documents": self.documents,
                                          "appearance": self.appearance}
         for key in SECTIONS:
             self.nav.addItem(titles[key])
@@ -147,11 +152,11 @@ class SettingsPage(QWidget):
         return replace(self._settings, **self._pending).validated() if self._pending else self._settings
 
     def show_section(self, name: str) -> None:
-        """Switch to "hardware", "generation", "privacy", "server" or "appearance"."""
+        """Switch to "hardware", "generation", "documents", "privacy", "server" or "appearance"."""
         self.nav.setCurrentRow(SECTIONS.index(name))
 
     def _load_all(self) -> None:
-        for section in (self.hardware, self.generation, self.privacy, self.server, self.appearance):
+        for section in (self.hardware, self.generation, self.documents, self.privacy, self.server, self.appearance):
             section.load(self._settings)
 
     def change(self, **changes: Any) -> None:

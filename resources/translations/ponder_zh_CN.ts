@@ -101,11 +101,12 @@
     </message>
     <message>
         <location line="+8"/>
+        <location line="+52"/>
         <source>Ask anything — Enter sends, Shift+Enter adds a line</source>
         <translation>有问题尽管问——按 Enter 发送，Shift+Enter 换行</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="-48"/>
         <location line="+400"/>
         <source>Send</source>
         <translation>发送</translation>
@@ -195,7 +196,7 @@
         <translation>此对话据以回答的文档</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+4"/>
         <source>Add documents…</source>
         <translation>添加文档…</translation>
     </message>
@@ -303,9 +304,103 @@
     </message>
 </context>
 <context>
+    <name>DocumentsSection</name>
+    <message>
+        <location filename="../../desktop/settings/documents.py" line="+38"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Languages</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>License</source>
+        <translation>许可证</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+56"/>
+        <source>Get</source>
+        <translation>获取</translation>
+    </message>
+    <message>
+        <location line="-54"/>
+        <source>Use</source>
+        <translation>使用</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Documents are searched with an embedding model that runs on this computer. The default understands Chinese and English (also a question in one about a document in the other). Switching models indexes your documents again.</source>
+        <translation>文档通过在本机运行的嵌入模型进行检索。默认模型理解中文和英文（也可以用一种语言提问另一种语言的文档）。切换模型会重新为你的文档建立索引。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Embedding model</source>
+        <translation>嵌入模型</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>In use</source>
+        <translation>使用中</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Installed</source>
+        <translation>已安装</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>(default)</source>
+        <translation>（默认）</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Stopped; press Get again to continue the download.</source>
+        <translation>已停止；再次点击“获取”可继续下载。</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Downloading: {0} of {1} MB</source>
+        <translation>正在下载：{0}/{1} MB</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Preparing the model…</source>
+        <translation>正在准备模型…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{0} is ready.</source>
+        <translation>{0} 已就绪。</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Documents now use {0}; they are indexed again in the background.</source>
+        <translation>文档现在使用 {0}；正在后台重新建立索引。</translation>
+    </message>
+</context>
+<context>
     <name>FilesDialog</name>
     <message>
-        <location line="-181"/>
+        <location filename="../../desktop/documents/panel.py" line="-183"/>
         <source>Documents in “{0}”</source>
         <translation>“{0}”中的文档</translation>
     </message>
@@ -748,7 +843,7 @@
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location line="+36"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
@@ -1255,7 +1350,7 @@ ONNX Runtime {0}
 <context>
     <name>SettingsPage</name>
     <message>
-        <location filename="../../desktop/settings/page.py" line="+60"/>
+        <location filename="../../desktop/settings/page.py" line="+62"/>
         <source>Hardware</source>
         <translation>硬件</translation>
     </message>
@@ -1263,6 +1358,11 @@ ONNX Runtime {0}
         <location line="+0"/>
         <source>Generation</source>
         <translation>生成</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Documents</source>
+        <translation>文档</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -1301,11 +1401,16 @@ ONNX Runtime {0}
     </message>
     <message>
         <location line="+1"/>
+        <source>The model that finds passages in your documents.</source>
+        <translation>在你的文档中查找段落的模型。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Theme, text size and language.</source>
         <translation>主题、文字大小和语言。</translation>
     </message>
     <message>
-        <location line="+103"/>
+        <location line="+104"/>
         <source>Could not save the settings: {error}</source>
         <translation>无法保存设置：{error}</translation>
     </message>
