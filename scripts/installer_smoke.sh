@@ -35,7 +35,7 @@ ok() { echo "   ok: $*"; }
 if [ -z "$DEB" ]; then
     step "building the .deb"
     # xz level 1 packs in about a minute; level 6 (the release default) takes six and saves ~12 %.
-    DEB=$(PONDER_DEB_LEVEL=${PONDER_DEB_LEVEL:-1} bash scripts/build_deb.sh | tee /dev/stderr | tail -1)
+    DEB=$(PONDER_DEB_LEVEL=${PONDER_DEB_LEVEL:-1} bash scripts/build_deb.sh | tee >(cat >&2) | tail -1)
     BUILD_S=$((SECONDS - START))
 fi
 [ -f "$DEB" ] || fail "no package at $DEB"
