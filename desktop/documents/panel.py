@@ -108,10 +108,8 @@ class DocumentsBar(QWidget):
         self.pause_button.clicked.connect(self._pause_or_resume)
         self.files_button = QPushButton(self.tr("Files…"))
         self.files_button.clicked.connect(self.show_files)
-        default = find_embedder()
-        self.get_button = QPushButton(self.tr("Get the embedding model ({0}, {1} MB)").format(
-            default.name, round(default.download_bytes / 1e6)))
-        self.get_button.setToolTip(default.description)
+        self.get_button = QPushButton(self._get_label())
+        self.get_button.setToolTip(find_embedder().description)
         self.get_button.clicked.connect(self.get_embedder)
         self._getting: CancelToken | None = None
         layout = QHBoxLayout(self)
@@ -207,6 +205,11 @@ class DocumentsBar(QWidget):
         if names:
             self.add_requested.emit([Path(n) for n in names])
 
+    def _get_label(self) -> str:
+        default = find_embedder()
+        return self.tr("Get the embedding model ({0}, {1} MB)").format(default.name,
+                                                                      round(default.download_bytes / 1e6))
+
     def get_embedder(self) -> None:
         """Download and prepare the default embedding model (the bar shows progress; press again to cancel);
         indexing resumes when it is ready."""
@@ -239,9 +242,7 @@ class DocumentsBar(QWidget):
 
     def _get_failed(self, message: str) -> None:
         self._getting = None
-        default = find_embedder()
-        self.get_button.setText(self.tr("Get the embedding model ({0}, {1} MB)").format(
-            default.name, round(default.download_bytes / 1e6)))
+        self.get_button.setText(self._get_label())
         self.refresh()
         self.state.setText(message)
         self.state.setStyleSheet("color: #c0392b")

@@ -76,6 +76,10 @@ class FileState:
     title: str
 
 
+def _file_state(r: sqlite3.Row) -> FileState:
+    return FileState(r["path"], r["status"], r["error"], r["size"], r["mtime_ns"], r["sha256"], r["chunks"], r["title"])
+
+
 @dataclass(frozen=True)
 class Hit:
     """A retrieved chunk with where it comes from and its fused score (vector and keyword ranks)."""
@@ -190,20 +194,13 @@ class DocumentIndex:
         """Files of a collection with their status (indexed, failed with the reason, pending)."""
         with self._lock:
             rows = self._db.execute("SELECT * FROM files WHERE collection = ? ORDER BY path", (collection,)).fetchall()
-        return [FileState(r["path"], r["status"], r["error"], r["size"], r["mtime_ns"], r["sha256"], r["chunks"],
-                          r["title"]) for r in rows]
+        return [_file_state(r) for r in rows]
 
     def file_state(self, collection: str, path: str) -> FileState | None:
-        """One file's state, or None."""
-        return next((f for f in self.files(collection) if f.path == path), None)
-
-    def is_current(self, collection: str, path: str, size: int, mtime_ns: int, sha256: str = "") -> bool:
-        """True when the file is indexed (or failed) as it is now: nothing to do."""
-        state = self.file_state(collection, path)
-        if state is None or state.status == "pending":
-            return False
-        same_stat = state.size == size and state.mtime_ns == mtime_ns
-        return same_stat if not sha256 else (same_stat or state.sha256 == sha256)
+        """One file's state, or None (one row: queueing a folder asks this once per file)."""
+        with self._lock:
+            r = self._db.execute("SELECT * FROM files WHERE collection = ? AND path = ?", (collection, path)).fetchone()
+        return None if r is None else _file_state(r)
 
     def put_file(self, collection: str, path: str, *, size: int, mtime_ns: int, sha256: str, kind: str, title: str,
                  chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:

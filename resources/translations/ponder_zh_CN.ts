@@ -207,23 +207,22 @@
     </message>
     <message>
         <location line="+8"/>
-        <location line="+45"/>
+        <location line="+43"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location line="-43"/>
+        <location line="-41"/>
         <source>Files…</source>
         <translation>文件…</translation>
     </message>
     <message>
-        <location line="+3"/>
-        <location line="+131"/>
+        <location line="+101"/>
         <source>Get the embedding model ({0}, {1} MB)</source>
         <translation>获取嵌入模型（{0}，{1} MB）</translation>
     </message>
     <message>
-        <location line="-124"/>
+        <location line="-93"/>
         <source>Documents:</source>
         <translation>文档：</translation>
     </message>
@@ -283,7 +282,7 @@
         <translation>文档 (*.pdf *.docx *.txt *.md *.markdown *.html *.htm);;所有文件 (*)</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+14"/>
         <source>Stopped; press again to continue the download.</source>
         <translation>已停止；再按一次可继续下载。</translation>
     </message>
@@ -400,7 +399,7 @@
 <context>
     <name>FilesDialog</name>
     <message>
-        <location filename="../../desktop/documents/panel.py" line="-183"/>
+        <location filename="../../desktop/documents/panel.py" line="-186"/>
         <source>Documents in “{0}”</source>
         <translation>“{0}”中的文档</translation>
     </message>

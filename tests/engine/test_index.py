@@ -65,16 +65,17 @@ def test_a_failed_update_keeps_the_old_chunks(index: DocumentIndex) -> None:
 
 
 def test_change_detection_failures_and_removal(index: DocumentIndex) -> None:
-    assert not index.is_current("c", "f", 10, 5)
+    assert index.add_pending("c", "f", 10, 5)  # unknown: queued
     index.put_file("c", "f", size=10, mtime_ns=5, sha256="h", kind="txt", title="", chunks=chunks(["x"]),
                    embeddings=unit(0)[None, :])
-    assert index.is_current("c", "f", 10, 5)
-    assert not index.is_current("c", "f", 11, 6)
-    assert index.is_current("c", "f", 11, 6, sha256="h")  # touched but same content
+    assert not index.add_pending("c", "f", 10, 5)  # indexed as it is now
+    assert index.add_pending("c", "f", 11, 6)  # changed: queued again
+    assert index.confirm_unchanged("c", "f", 11, 6, "h")  # touched but same content
+    assert index.file_state("c", "f").status == "indexed"  # type: ignore[union-attr]
     index.mark_failed("c", "g.pdf", "g.pdf is encrypted (password-protected).", size=3, mtime_ns=3)
     failed = index.file_state("c", "g.pdf")
     assert failed is not None and failed.status == "failed" and "encrypted" in failed.error
-    assert index.is_current("c", "g.pdf", 3, 3)  # not retried until it changes
+    assert not index.add_pending("c", "g.pdf", 3, 3)  # not retried until it changes
     index.remove_file("c", "f")
     assert index.search("c", unit(0), "", top_k=5) == []
 
