@@ -10,6 +10,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -144,8 +145,6 @@ DIM, RESET = "\033[2m", "\033[0m"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from dataclasses import asdict, replace
-
     from engine.chat.template import Message
     from engine.runtime.generate import ChatModel, Finished, GenerationConfig, Notice, TextDelta
     from engine.store import find_model
@@ -338,8 +337,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.show_key or args.new_key:
         print(reset_api_key() if args.new_key else api_key())
         return 0
-    from dataclasses import replace
-
+    from engine import privacy
     from engine.api.auth import is_loopback
     from engine.api.server import ApiServer
     from engine.settings import load_settings
@@ -347,6 +345,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     overrides = {"provider": args.provider, "threads": args.threads, "context_length": args.context}
     settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    reason = privacy.offline_reason()
+    if reason and not is_loopback(args.host):
+        raise PonderError(f"Cannot serve on {args.host}: {reason[0].lower()}{reason[1:]}.",
+                          "Serve on 127.0.0.1, or switch offline mode off ('ponder network --offline off').")
     server = ApiServer.from_settings(settings, args.host, args.port, allow_remote=args.allow_remote,
                                      allowed_hosts=args.allowed_host or ())
     if not is_loopback(args.host):
@@ -399,6 +401,36 @@ def cmd_remote(args: argparse.Namespace) -> int:
         return 0
     models = engines.models(args.name)
     print(json.dumps(models) if args.json else "\n".join(models) or "(no models)")
+    return 0
+
+
+def cmd_network(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from engine import network_log, privacy
+    from engine.progress import format_bytes
+    from engine.settings import load_settings, save_settings
+
+    if args.offline is not None:
+        save_settings(replace(load_settings(), offline=args.offline == "on"))
+        privacy.set_offline(args.offline == "on")
+    if args.clear:
+        network_log.clear_activity()
+    reason = privacy.offline_reason()
+    records = network_log.read_activity(args.limit)
+    if args.json:
+        print(json.dumps({"offline": reason is not None, "offline_reason": reason,
+                          "activity": [asdict(r) for r in records]}, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{reason}: Ponder opens no connection beyond this computer." if reason else
+          "Online: Ponder connects only for downloads you start and remote engines you added.")
+    if not records:
+        print("No network activity recorded.")
+    for r in records:
+        when = datetime.fromtimestamp(r.time).strftime("%Y-%m-%d %H:%M:%S")
+        size = f"{format_bytes(r.received)} in, {format_bytes(r.sent)} out"
+        print(f"  {when}  {r.kind:14} {r.host:28} {size:24} {r.result}\n      {r.detail} ({r.process})"
+              + (f"; reached {', '.join(r.addresses)}" if r.addresses else ""))
     return 0
 
 
@@ -507,6 +539,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--new-key", action="store_true", help="replace the API key, print the new one and exit")
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("network", help="offline mode and every connection Ponder made (newest first)")
+    p.add_argument("--offline", choices=("on", "off"), help="switch offline mode (kept in the settings)")
+    p.add_argument("--limit", type=int, default=50, help="how many records to show (default 50)")
+    p.add_argument("--clear", action="store_true", help="forget the recorded activity")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_network)
+
     p = sub.add_parser("remote", help="remote OpenAI-compatible engines (vLLM, Ollama, exo, another Ponder)")
     remote = p.add_subparsers(dest="remote_command", required=True)
     r = remote.add_parser("add", help="save an engine by name and URL (its key goes to the OS keyring)")
@@ -523,6 +562,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_remote)
     return parser
+
+
+def _apply_privacy(command: str) -> None:
+    """Offline mode from the settings (the environment can still force it) and this process's name in the
+    Network activity list."""
+    from engine import network_log, privacy
+    from engine.settings import load_settings
+
+    privacy.set_offline(load_settings().offline)
+    network_log.set_process_label(f"ponder {command}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -543,6 +592,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        _apply_privacy(args.command)
         return int(args.func(args))
     except KeyboardInterrupt:
         print("\nCancelled. Run the same command again to resume where it stopped.", file=sys.stderr)

@@ -25,10 +25,12 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import build_hf_headers, validate_repo_id
 
+from engine import network_log
 from engine.cancel import CancelToken
 from engine.errors import Cancelled, DiskSpaceError, DownloadError, UnsafeNameError, VerificationError
 from engine.paths import downloads_dir, resolve_inside, safe_relative_path
-from engine.progress import Progress, ProgressCallback, ignore_progress
+from engine.privacy import offline_reason
+from engine.progress import Progress, ProgressCallback, format_bytes, ignore_progress
 from engine.secrets import TokenStore
 from engine.transfer import ByteProgress, Retryable, Transfer, fetch_model_info
 from engine.verify import file_digests, read_json, write_json_atomic
@@ -94,10 +96,12 @@ def is_allowed_file(name: str) -> bool:
     return any(fnmatch.fnmatchcase(base, pattern) for pattern in ALLOWED_PATTERNS)
 
 
-def _check_online() -> None:
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
-        raise DownloadError("Cannot download: offline mode is on (HF_HUB_OFFLINE is set).",
-                            "Unset HF_HUB_OFFLINE and restart Ponder, or use a model that is already downloaded.")
+def _check_online(repo_id: str, endpoint: str) -> None:
+    reason = offline_reason()
+    if reason:
+        raise DownloadError(f"Cannot download {repo_id}: {reason[0].lower()}{reason[1:]}.",
+                            "Switch offline mode off (Settings › Privacy and network; or unset PONDER_OFFLINE and "
+                            "HF_HUB_OFFLINE), or use a model that is already installed.")
 
 
 def _resolve_token(token: str | bool | None) -> str | None:
@@ -117,12 +121,12 @@ def plan_download(repo_id: str, revision: str = "main", *, endpoint: str | None 
     ``subfolder`` keeps only files under that folder; ``allow_patterns`` (globs on the full name) keeps only
     matching files. Every remote name is checked: one hostile name fails the whole plan with UnsafeNameError.
     """
-    _check_online()
     try:
         validate_repo_id(repo_id)
     except HFValidationError as err:
         raise UnsafeNameError(f"Invalid repository id {repo_id!r}.", "Use the form 'owner/name'.") from err
     ep = hub_endpoint(endpoint)
+    _check_online(repo_id, ep)
     info = fetch_model_info(repo_id, revision, ep, _resolve_token(token), cancel or CancelToken(),
                             timeout=READ_TIMEOUT_S)
     commit = getattr(info, "sha", None)
@@ -158,24 +162,16 @@ def _size_of(path: Path) -> int:
     return path.stat().st_size if path.is_file() else 0
 
 
-def _fmt(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024:
-            return f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
-
-
 def _record(rf: RemoteFile) -> dict[str, Any]:
     return asdict(rf)
 
 
 class _Downloader:
     def __init__(self, repo_id: str, commit: str, endpoint: str, token: str | None, dest: Path,
-                 reporter: ByteProgress, cancel: CancelToken) -> None:
+                 reporter: ByteProgress, cancel: CancelToken, activity: network_log.Activity) -> None:
         self.repo_id, self.commit, self.endpoint, self.dest = repo_id, commit, endpoint, dest
         self.headers = {**build_hf_headers(token=token or False), "Accept-Encoding": "identity"}
-        self.reporter, self.cancel = reporter, cancel
+        self.reporter, self.cancel, self.activity = reporter, cancel, activity
         self.state_path = dest / STATE_FILE
         state = read_json(self.state_path)
         verified = state.get("verified") if isinstance(state, dict) else None
@@ -291,6 +287,7 @@ class _Downloader:
                         break
                     fh.write(chunk)
                     self.reporter.add(len(chunk), rf.name)
+                    self.activity.received(len(chunk))
             if received > expected:
                 self._discard(part)
                 raise VerificationError(f"{rf.name} failed verification: the server sent more than the "
@@ -364,9 +361,19 @@ def download_snapshot(repo_id: str, revision: str = "main", *, dest: Path | None
     offline), VerificationError (file deleted), DiskSpaceError, UnsafeNameError or Cancelled (partial files are
     kept for the next call to resume; nothing is marked complete).
     """
-    cancel = cancel or CancelToken()
     ep = hub_endpoint(endpoint)
-    tok = _resolve_token(token)
+    reason = offline_reason()
+    if reason:  # refused before anything is sent, and listed as refused in the Network activity
+        network_log.record_blocked(network_log.DOWNLOAD, f"{repo_id}@{revision}", ep, reason)
+    _check_online(repo_id, ep)
+    with network_log.activity(network_log.DOWNLOAD, f"{repo_id}@{revision}", ep) as activity:
+        return _download(repo_id, revision, dest, ep, _resolve_token(token), subfolder, allow_patterns, progress,
+                         cancel or CancelToken(), activity)
+
+
+def _download(repo_id: str, revision: str, dest: Path | None, ep: str, tok: str | None, subfolder: str | None,
+              allow_patterns: Sequence[str] | None, progress: ProgressCallback, cancel: CancelToken,
+              activity: network_log.Activity) -> Snapshot:
     commit, files, skipped = plan_download(repo_id, revision, endpoint=ep, token=tok or False, subfolder=subfolder,
                                            allow_patterns=allow_patterns, cancel=cancel)
     if not files:
@@ -386,17 +393,18 @@ def download_snapshot(repo_id: str, revision: str = "main", *, dest: Path | None
     (target / COMPLETE_FILE).unlink(missing_ok=True)
 
     reporter = ByteProgress(progress, snap.total_bytes, PROGRESS_INTERVAL_S)
-    loader = _Downloader(repo_id, commit, ep, tok, target, reporter, cancel)
+    loader = _Downloader(repo_id, commit, ep, tok, target, reporter, cancel, activity)
     pending = [rf for rf in files if not loader.is_done(rf)]
     partial = {rf.name: min(_size_of(loader.part_path(rf)), rf.size) for rf in pending}
     reporter.done = snap.total_bytes - sum(rf.size - partial[rf.name] for rf in pending)
     needed = sum(rf.size - partial[rf.name] for rf in pending)
     free = shutil.disk_usage(target).free
     if needed and needed * (1 + DISK_MARGIN) > free:
-        raise DiskSpaceError(f"Not enough disk space to download {repo_id}: needs {_fmt(needed * (1 + DISK_MARGIN))}"
-                             f", {_fmt(free)} free at {target}.", "Free some space, then try again.")
+        raise DiskSpaceError(f"Not enough disk space to download {repo_id}: needs "
+                             f"{format_bytes(needed * (1 + DISK_MARGIN))}, {format_bytes(free)} free at {target}.",
+                             "Free some space, then try again.")
     log.info("Downloading %s@%s: %d file(s), %s to fetch, into %s", repo_id, commit[:12], len(pending),
-             _fmt(needed), target)
+             format_bytes(needed), target)
     reporter.add(0, pending[0].name if pending else "", force=True)
     for rf in pending:
         loader.fetch(rf)

@@ -12,6 +12,15 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def format_bytes(n: float) -> str:
+    """``1.7 GB``-style size (decimal units, as download sizes are usually given)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
 @dataclass(frozen=True)
 class Progress:
     """One progress report.

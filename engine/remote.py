@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from engine import network_log, privacy
 from engine.api.keys import KeyringSecret
 from engine.chat.reasoning import ANSWER, REASONING, ReasoningSplitter
 from engine.chat.template import THINK_CLOSE, Message, strip_reasoning
@@ -108,6 +109,17 @@ def _client(read_timeout: float = READ_TIMEOUT_S) -> httpx.Client:
     # trust_env=False: a key is never sent through a proxy configured in the environment
     return httpx.Client(timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT_S), follow_redirects=False,
                         trust_env=False)
+
+
+def _activity(engine: RemoteEngine, what: str) -> contextlib.AbstractContextManager[network_log.Activity]:
+    """A request to ``engine``, listed in the Network activity; refused with a clear error in offline mode (one
+    rule for every engine, wherever it runs: offline means no remote engines)."""
+    reason = privacy.offline_reason()
+    if reason:
+        network_log.record_blocked(network_log.REMOTE, f"{engine.name}: {what}", engine.url, reason)
+        raise PonderError(f"Cannot reach the remote engine {engine.name}: {reason[0].lower()}{reason[1:]}.",
+                          "Switch offline mode off in Settings › Privacy and network to use remote engines.")
+    return network_log.activity(network_log.REMOTE, f"{engine.name}: {what}", engine.url)
 
 
 def _headers(key: str | None) -> dict[str, str]:
@@ -199,8 +211,9 @@ class RemoteEngines:
         """The model names the engine serves (``GET /models``)."""
         engine = self.get(name)
         try:
-            with _client(timeout) as http:
+            with _client(timeout) as http, _activity(engine, "models") as activity:
                 response = http.get(f"{engine.url}/models", headers=_headers(self.key(name)))
+                activity.received(response.num_bytes_downloaded)
         except httpx.HTTPError as err:
             raise _unreachable(engine, err) from err
         if response.status_code != 200:
@@ -372,10 +385,13 @@ class RemoteChatModel:
     def _events(self, messages: Sequence[Message], config: GenerationConfig, controls: Controls) -> Iterator[Event]:
         reply = _Reply()
         body = self._body(messages, config)
-        with _client() as http:
+        with _client() as http, _activity(self.engine, f"chat with {self.model}") as activity:
             try:
-                with http.stream("POST", f"{self.engine.url}/chat/completions", json=body,
-                                 headers=_headers(self._key)) as response:
+                request = http.build_request("POST", f"{self.engine.url}/chat/completions", json=body,
+                                             headers=_headers(self._key))
+                activity.sent(len(request.content))
+                response = http.send(request, stream=True)
+                try:
                     if response.status_code != 200:
                         response.read()
                         raise _refused(self.engine, response, self.model)
@@ -384,6 +400,9 @@ class RemoteChatModel:
                         yield from self._read(response, reply, controls)
                     finally:
                         watch.stop()
+                finally:
+                    response.close()
+                    activity.received(response.num_bytes_downloaded)
             except httpx.HTTPError as err:
                 if not controls.cancelled:
                     raise _unreachable(self.engine, err) from err

@@ -26,6 +26,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import get_session
 
+from engine import network_log
 from engine.cancel import CancelToken
 from engine.errors import DownloadError
 from engine.progress import Progress, ProgressCallback, RateMeter
@@ -33,6 +34,7 @@ from engine.progress import Progress, ProgressCallback, RateMeter
 T = TypeVar("T")
 POLL_S = 0.2  # how often a wait re-checks the cancel token
 OFFLINE = ("Cannot download: offline mode is on (HF_HUB_OFFLINE).", "Unset HF_HUB_OFFLINE and restart Ponder.")
+# (huggingface_hub's own check; Ponder's offline mode refuses earlier, in engine.hub, with engine.privacy's reason)
 _RETRYABLE = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
@@ -53,7 +55,8 @@ def call_cancellable(fn: Callable[[], T], cancel: CancelToken, what: str = "Down
         finally:
             done.set()
 
-    threading.Thread(target=run, daemon=True, name="ponder-call").start()
+    # the thread works for the caller's network activity (engine.network_log): it carries the caller's context
+    threading.Thread(target=network_log.run_in_context(run), daemon=True, name="ponder-call").start()
     while not done.wait(POLL_S):
         cancel.raise_if_cancelled(what)
     if "error" in box:
@@ -127,8 +130,8 @@ class Transfer:
                  timeout: tuple[float, float]) -> None:
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=16)
         self._stop = threading.Event()
-        threading.Thread(target=self._run, args=(url, headers, chunk_size, timeout), daemon=True,
-                         name="ponder-download").start()
+        run = network_log.run_in_context(lambda: self._run(url, headers, chunk_size, timeout))
+        threading.Thread(target=run, daemon=True, name="ponder-download").start()
 
     def _put(self, item: tuple[str, Any]) -> bool:
         while not self._stop.is_set():

@@ -23,7 +23,7 @@ from engine.catalog import find_entry
 from engine.convert.pipeline import convert_checkpoint
 from engine.errors import PonderError
 from engine.paths import downloads_dir, ponder_home
-from engine.progress import Progress, run_with_progress
+from engine.progress import Progress, format_bytes, run_with_progress
 from engine.pull import default_name, pull
 from engine.settings import Settings
 from engine.store import InstalledModel, get_installed, staging_dir
@@ -123,15 +123,6 @@ def forget_pending(spec: JobSpec) -> None:
     specs = load_pending()
     if spec.key in {s.key for s in specs}:
         _save([s for s in specs if s.key != spec.key])
-
-
-def fmt_bytes(n: float) -> str:
-    """``1.7 GB``-style size (decimal units, as download sizes are usually given)."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 class Job(QObject):
@@ -294,14 +285,14 @@ class JobPanel(QFrame):
         layout.addWidget(self.stages)
         layout.addWidget(self.bar)
         layout.addWidget(self.detail)
-        self._offline = False
+        self._offline = ""
         job.changed.connect(self.refresh)
         job.progressed.connect(self.refresh)
         self.refresh()
 
-    def set_offline(self, offline: bool) -> None:
-        """Offline mode: a pull cannot resume."""
-        self._offline = offline
+    def set_offline(self, note: str) -> None:
+        """Offline mode (``note`` says why; "" when online): a pull cannot resume."""
+        self._offline = note
         self.refresh()
 
     def _pause_or_resume(self) -> None:
@@ -327,9 +318,9 @@ class JobPanel(QFrame):
 
     def _progress_text(self, p: Progress) -> str:
         if p.unit == "bytes":
-            text = self.tr("{0} of {1}").format(fmt_bytes(p.done), fmt_bytes(p.total))
+            text = self.tr("{0} of {1}").format(format_bytes(p.done), format_bytes(p.total))
             if p.rate > 0:
-                text += " · " + self.tr("{0}/s").format(fmt_bytes(p.rate))
+                text += " · " + self.tr("{0}/s").format(format_bytes(p.rate))
             if p.eta_s is not None and p.done < p.total:
                 minutes = round(p.eta_s / 60)
                 text += " · " + (self.tr("about {0} min left").format(minutes) if minutes >= 1
@@ -352,7 +343,7 @@ class JobPanel(QFrame):
             self.bar.setValue(int((fraction or 0) * 1000))
         detail = {"pausing": self.tr("Pausing…"), "cancelling": self.tr("Cancelling…"),
                   "paused": (self.tr("Paused at {0} of {1} — Resume continues where it stopped.").format(
-                      fmt_bytes(p.done), fmt_bytes(p.total)) if p is not None and p.unit == "bytes" and p.total
+                      format_bytes(p.done), format_bytes(p.total)) if p is not None and p.unit == "bytes" and p.total
                       else self.tr("Paused — Resume continues where it stopped.")),
                   "failed": self.tr("Failed: {0}").format(job.error)}.get(job.state)
         self.detail.setText(detail if detail is not None else (self._progress_text(p) if p is not None
@@ -360,8 +351,7 @@ class JobPanel(QFrame):
         self.detail.setStyleSheet("color:#c62828" if job.state == "failed" else "")
         self.pause_button.setText(self.tr("Pause") if running else self.tr("Retry") if job.state == "failed"
                                   else self.tr("Resume"))
-        blocked = self._offline and job.spec.kind == "pull" and not running
+        blocked = bool(self._offline) and job.spec.kind == "pull" and not running
         self.pause_button.setEnabled(job.state in ("running", "paused", "failed") and not blocked)
-        self.pause_button.setToolTip(self.tr("Offline mode is on: turn it off in Settings to download.")
-                                     if blocked else "")
+        self.pause_button.setToolTip(self._offline if blocked else "")
         self.cancel_button.setEnabled(job.state in ("running", "pausing", "paused", "failed"))

@@ -30,13 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.models.downloads import Job, JobPanel, JobSpec, fmt_bytes, load_pending
+from desktop.models.downloads import Job, JobPanel, JobSpec, load_pending
+from desktop.offline import offline_note
 from desktop.workers import BackgroundJobs, GeneratorWorker
 from engine.catalog import CatalogEntry, find_entry, load_catalog
 from engine.convert.pipeline import inspect_checkpoint
 from engine.errors import PonderError
 from engine.hardware import HardwareReport, probe
 from engine.paths import check_model_name
+from engine.progress import format_bytes
 from engine.recommend import auto_provider, download_bytes, expected_decode_tokens_per_s, fit_badge
 from engine.settings import Settings, save_settings
 from engine.store import InstalledModel, delete, list_installed
@@ -140,8 +142,9 @@ class ModelsPage(QWidget):
     def get(self, model_id: str, precision: str = "int4") -> None:
         """Download and install catalog model ``model_id`` at ``precision``; returns at once (progress shows in the
         Downloads box; ``model_installed`` is emitted at the end)."""
-        if self._settings().offline:
-            self._show_status(self.tr("Offline mode is on: downloads are off. Turn it off in Settings."))
+        note = offline_note()
+        if note:
+            self._show_status(note)
             return
         self._start("pull", model_id, precision, "")
 
@@ -168,9 +171,9 @@ class ModelsPage(QWidget):
         """Re-read the installed models and settings, and redraw."""
         self._fill_catalog()
         self._fill_installed()
-        offline = self._settings().offline
+        note = offline_note()
         for panel in self.panels.values():
-            panel.set_offline(offline)
+            panel.set_offline(note)
 
     # ----- jobs
     def _provider(self) -> str | None:
@@ -200,7 +203,7 @@ class ModelsPage(QWidget):
         job = Job(spec, self._jobs, self._settings, lambda me: [j for j in self.job_list.values() if j is not me],
                   self)
         panel = JobPanel(job)
-        panel.set_offline(self._settings().offline)
+        panel.set_offline(offline_note())
         self.job_list[spec.key], self.panels[spec.key] = job, panel
         self._downloads_layout.addWidget(panel)
         job.installed.connect(self._on_installed)
@@ -241,8 +244,8 @@ class ModelsPage(QWidget):
         gpus = ", ".join(g.name for g in report.gpus) or self.tr("none")
         where = {"cuda": "CUDA", "dml": "DirectML"}.get(provider, self.tr("the CPU"))
         self.summary.setText(self.tr("{0} · {1} cores · {2} memory ({3} free) · GPU: {4} · models run on {5}").format(
-            cpu.name, cpu.physical_cores, fmt_bytes(report.ram_total_bytes), fmt_bytes(report.ram_available_bytes),
-            gpus, where))
+            cpu.name, cpu.physical_cores, format_bytes(report.ram_total_bytes),
+            format_bytes(report.ram_available_bytes), gpus, where))
         self._fill_catalog()
         self.hardware_ready.emit(report)
         queued, self._queued = self._queued, []
@@ -309,19 +312,19 @@ class ModelsPage(QWidget):
     def _fill_catalog(self) -> None:
         installed = {(m.manifest.source.get("catalog_id"), m.manifest.precision) for m in list_installed()}
         jobs = {j.spec.model: j for j in self.job_list.values() if j.spec.kind == "pull"}
-        offline = self._settings().offline
+        offline = offline_note()
         provider = self._provider()
         for row, entry in enumerate(self._catalog):
             size = download_bytes(entry, "int4", provider) if provider else entry.download_bytes
             size_item = self.catalog_table.item(row, 3)
             if size_item is not None:
-                size_item.setText(fmt_bytes(size))
+                size_item.setText(format_bytes(size))
             for precision in PRECISIONS:
                 self._set_badge(self.badges[(entry.id, precision)], entry, precision)
             button = self.get_buttons[entry.id]
             text, enabled, tip = self.tr("Get"), True, self.tr("Download and install (int4); the menu has fp16.")
             if offline:
-                enabled, tip = False, self.tr("Offline mode is on: turn it off in Settings to download models.")
+                enabled, tip = False, offline
             elif (entry.id, "int4") in installed:
                 text, tip = self.tr("Installed"), self.tr("Installed. Use the menu to get another precision.")
             elif entry.id in jobs and jobs[entry.id].state in ("running", "pausing", "cancelling"):
@@ -346,7 +349,7 @@ class ModelsPage(QWidget):
         default = self._default_name()
         for row, model in enumerate(models):
             m = model.manifest
-            for col, text in enumerate([model.name, m.precision, ", ".join(m.providers), fmt_bytes(m.size_bytes)]):
+            for col, text in enumerate([model.name, m.precision, ", ".join(m.providers), format_bytes(m.size_bytes)]):
                 self.installed_table.setItem(row, col, QTableWidgetItem(text))
             default_button = QPushButton(self.tr("Default") if model.name == default else self.tr("Set as default"))
             default_button.setEnabled(model.name != default)

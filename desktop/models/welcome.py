@@ -7,12 +7,12 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop.models.downloads import fmt_bytes
 from desktop.models.page import call_in_background
 from desktop.workers import BackgroundJobs, GeneratorWorker
 from engine.catalog import load_catalog
 from engine.errors import PonderError
 from engine.hardware import HardwareReport, probe
+from engine.progress import format_bytes
 from engine.recommend import Recommendation, download_bytes, needs, recommend
 
 
@@ -109,9 +109,9 @@ class WelcomePage(QWidget):
         entry = rec.entry
         self.model_name.setText(entry.name)
         self.description.setText(entry.description)
-        self.download_size.setText(fmt_bytes(download_bytes(entry, rec.precision, rec.provider)))
+        self.download_size.setText(format_bytes(download_bytes(entry, rec.precision, rec.provider)))
         self.memory.setText(self.tr("{0} of memory ({1} free now)").format(
-            fmt_bytes(needs(entry, rec.precision).ram_bytes), fmt_bytes(report.ram_available_bytes)))
+            format_bytes(needs(entry, rec.precision).ram_bytes), format_bytes(report.ram_available_bytes)))
         if rec.expected_tokens_per_s > 0:
             self.speed.setText(self.tr("about {0} tokens/s on this computer (estimate)").format(
                 max(1, round(rec.expected_tokens_per_s))))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from engine.cancel import CancelToken
 from engine.errors import Cancelled, ConversionError
+from engine.privacy import OFFLINE_ENV, child_environment
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,9 @@ def run_stage(args: list[str], *, on_progress: Callable[[int, int], None], cance
 
     The worker's own output (warnings, tracebacks) goes to ``log_path``, which the error message names.
     """
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "PYTHONIOENCODING": "utf-8"}
+    # offline: a conversion reads local files only, so the worker refuses every connection (engine.privacy)
+    env = child_environment({OFFLINE_ENV: "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+                             "PYTHONIOENCODING": "utf-8"})
     with log_path.open("w+", encoding="utf-8", errors="replace") as log:
         proc = subprocess.Popen(worker_command() + args, stdout=subprocess.PIPE, stderr=log, text=True, env=env,
                                 encoding="utf-8", start_new_session=(os.name == "posix"))

@@ -129,7 +129,6 @@ def _export_fp32(src: Path, out_dir: Path) -> Path:
     from optimum.exporters.onnx import onnx_export_from_model
     from transformers import AutoModel
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     model = AutoModel.from_pretrained(src, use_safetensors=True, trust_remote_code=False, local_files_only=True,
                                       dtype=torch.float32)
     model.eval()

@@ -25,6 +25,7 @@ from typing import Any
 
 from engine.documents.extract import DocumentError, Extracted, Limits, extract
 from engine.paths import ponder_home
+from engine.privacy import OFFLINE_ENV, child_environment
 from engine.verify import read_json, write_json_atomic
 
 _HEAD_BYTES = 1 << 20
@@ -136,7 +137,8 @@ def extract_in_sandbox(path: Path, limits: Limits | None = None, timeout_s: floa
                             "Release it from quarantine to try again (it may crash the parser again).")
     request = {"path": str(path.resolve()), "limits": asdict(limits), "memory_mb": memory_mb,
                "cpu_s": max(1, int(timeout_s) + 1)}
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONFAULTHANDLER": "1"}
+    # offline: a parser has no business with the network, so the child refuses every connection (engine.privacy)
+    env = child_environment({OFFLINE_ENV: "1", "PYTHONIOENCODING": "utf-8", "PYTHONFAULTHANDLER": "1"})
     proc = subprocess.Popen(worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, start_new_session=(os.name == "posix"))
     try:

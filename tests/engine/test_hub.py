@@ -363,7 +363,7 @@ def test_disk_space_is_checked_before_any_byte(hub_env: HubServer, tmp_path: Pat
     monkeypatch.setattr(shutil, "disk_usage", tiny)
     with pytest.raises(DiskSpaceError, match=r"needs .* free") as err:
         hub.download_snapshot(REPO_ID, dest=tmp_path / "s")
-    assert "976.6 KB free" in str(err.value)
+    assert "1.0 MB free" in str(err.value)
     assert hub_env.resolve_requests() == []
 
 

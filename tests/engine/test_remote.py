@@ -3,23 +3,17 @@ server on loopback (the real API and tiny model) and, for the inline ``<think>``
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import shutil
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
 
 from engine.api.server import ApiServer
 from engine.chat.template import Message
@@ -30,6 +24,9 @@ from engine.runtime.generate import Controls, Finished, GenerationConfig, TextDe
 from engine.runtime.sampling import SamplingParams
 from engine.store import install
 from tests.fixtures.keyrings import MemoryKeyring
+from tests.fixtures.remote import FakeRemote, fake
+
+__all__ = ["fake"]
 
 QUESTION = [Message("user", "What is 2+2?")]
 GREEDY = GenerationConfig(SamplingParams(temperature=0), max_new_tokens=60)
@@ -43,57 +40,6 @@ def ponder_remote(converted: dict[tuple[str, str], Path], tmp_path: Path, memory
     install(tmp_path / "m", "tiny")
     with ApiServer(port=0, provider="cpu") as server:
         yield server
-
-
-class FakeRemote:
-    """A scripted OpenAI-compatible server: streams ``chunks`` (content or reasoning deltas) as SSE."""
-
-    def __init__(self) -> None:
-        self.chunks: list[dict[str, Any]] = []
-        self.hang_after = -1  # stop sending (but keep the connection) after this many chunks
-        self.requests: list[dict[str, Any]] = []
-        self.closed = threading.Event()
-
-    async def chat(self, request: Request) -> Response:
-        self.requests.append(await request.json())
-
-        async def events() -> AsyncIterator[bytes]:
-            try:
-                for i, delta in enumerate(self.chunks):
-                    if i == self.hang_after:
-                        await asyncio.sleep(60)
-                    yield f"data: {json.dumps({'choices': [{'index': 0, 'delta': delta}]})}\n\n".encode()
-                yield b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n'
-                yield b"data: [DONE]\n\n"
-            finally:
-                self.closed.set()
-
-        return StreamingResponse(events(), media_type="text/event-stream")
-
-    async def models(self, request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": [{"id": "fake-r1", "object": "model"}]})
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[FakeRemote, str]]:
-    """The fake remote on a free loopback port, and its base URL."""
-    remote = FakeRemote()
-    app = Starlette(routes=[Route("/v1/chat/completions", remote.chat, methods=["POST"]),
-                            Route("/v1/models", remote.models)])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield remote, f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 def collect(model: RemoteChatModel, controls: Controls | None = None,
