@@ -27,7 +27,7 @@ from desktop.models.welcome import WelcomePage
 from desktop.settings.page import SettingsPage
 from desktop.theme import apply_theme
 from desktop.workers import BackgroundJobs, InferenceThread
-from engine import __version__
+from engine import __version__, network_log, privacy
 from engine.chat.storage import ConversationStore
 from engine.documents.index import DocumentIndex
 from engine.settings import Settings, load_settings
@@ -42,6 +42,8 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
         self.settings = settings or load_settings()
+        privacy.set_offline(self.settings.offline)  # before any page asks whether it may use the network
+        network_log.set_process_label("window")
         self.setWindowTitle(f"Ponder {__version__}")
         self.resize(1200, 780)
         sweep_trash()
@@ -98,8 +100,14 @@ class MainWindow(QMainWindow):
         from engine.paths import ponder_home
 
         box = QMessageBox(QMessageBox.Icon.Information, self.tr("About Ponder"), f"Ponder {__version__}", parent=self)
-        box.setInformativeText(self.tr("Private AI on your own computer.\n\nONNX Runtime {0}\nData folder: {1}")
-                               .format(onnxruntime.__version__, ponder_home()))
+        box.setInformativeText(self.tr(
+            "Private AI on your own computer.\n\n"
+            "What leaves this computer: nothing, except what you ask for. Ponder connects to the network only to "
+            "download a model or an embedding model (from huggingface.co or the Hub address in Settings) and to "
+            "chat with a remote engine you added. Conversations, documents and keys stay here; ONNX Runtime's and "
+            "the Hugging Face libraries' telemetry is switched off. Settings › Privacy and network lists every "
+            "connection and has an offline switch.\n\n"
+            "ONNX Runtime {0}\nData folder: {1}").format(onnxruntime.__version__, ponder_home()))
         box.open()
         return box
 
@@ -123,10 +131,22 @@ class MainWindow(QMainWindow):
 
     def _on_settings(self, settings: Settings) -> None:
         theme_changed = (settings.theme, settings.font_size) != (self.settings.theme, self.settings.font_size)
+        offline_changed = settings.offline != self.settings.offline
         self.settings = settings
+        if offline_changed:
+            self._apply_offline()
         app = QApplication.instance()
         if theme_changed and isinstance(app, QApplication):
             apply_theme(app, settings.theme, settings.font_size)
+
+    def _apply_offline(self) -> None:
+        """Offline mode switched: enforce it in this process, and let every page that uses the network say so."""
+        privacy.set_offline(self.settings.offline)
+        self.models.refresh()
+        self.chat.refresh_remote()
+        self.chat.docs_bar.refresh()
+        self.settings_page.server.refresh_remotes()
+        self.settings_page.documents.refresh()
 
     def _on_status(self, info: dict[str, Any]) -> None:
         if "provider" in info:

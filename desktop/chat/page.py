@@ -32,6 +32,7 @@ from desktop.chat.transcript import MessageDelegate, Row, TranscriptModel, Trans
 from desktop.documents.indexer import DocumentIndexer
 from desktop.documents.panel import DocumentsBar
 from desktop.documents.source_view import SourceDialog
+from desktop.offline import offline_note
 from desktop.settings.jobs import call, run_background
 from desktop.workers import BackgroundJobs, GeneratorWorker, InferenceThread
 from engine.chat import conversation as actions
@@ -213,6 +214,10 @@ class ChatPage(QWidget):
         lists them when they answer (an engine that does not answer is left out, with a note in the tooltip)."""
         engines = RemoteEngines().engines()
         self.remote_models = {k: v for k, v in self.remote_models.items() if k in {e.name for e in engines}}
+        note = offline_note()
+        self.model_box.setToolTip(note if note and engines else self.tr("The model that answers"))
+        if note:  # remote engines are not asked: their models leave the chooser, and its tooltip says why
+            self.remote_models, engines = {}, []
         for engine in engines:
 
             def fetch(name: str = engine.name) -> tuple[str, list[str]]:

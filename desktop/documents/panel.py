@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.documents.indexer import DocumentIndexer
+from desktop.offline import offline_note
 from desktop.settings.jobs import run_background
 from engine.cancel import CancelToken
 from engine.documents.embedders import embedder_folder, find_embedder, get_embedder
@@ -109,7 +110,6 @@ class DocumentsBar(QWidget):
         self.files_button = QPushButton(self.tr("Files…"))
         self.files_button.clicked.connect(self.show_files)
         self.get_button = QPushButton(self._get_label())
-        self.get_button.setToolTip(find_embedder().description)
         self.get_button.clicked.connect(self.get_embedder)
         self._getting: CancelToken | None = None
         layout = QHBoxLayout(self)
@@ -145,6 +145,9 @@ class DocumentsBar(QWidget):
         self.get_button.setVisible(self._getting is not None or not embedder_ready())
         if self._getting is not None:
             return
+        offline = offline_note()
+        self.get_button.setEnabled(not offline)
+        self.get_button.setToolTip(offline or find_embedder().description)
         self.bar.setVisible(working)
         self.pause_button.setVisible(working or waiting)
         self.pause_button.setText(self.tr("Resume") if self.indexer.paused or not working else self.tr("Pause"))

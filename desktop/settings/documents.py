@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from desktop.offline import offline_note
 from desktop.settings.jobs import run_background
 from desktop.settings.widgets import card, note_label
 from desktop.workers import BackgroundJobs
@@ -94,8 +95,11 @@ class DocumentsSection(QWidget):
     def _update_buttons(self) -> None:
         chosen = self._selected()
         installed = {p.name for p in installed_embedders()}
+        offline = offline_note()
         self.get_button.setText(self.tr("Cancel") if self._getting is not None else self.tr("Get"))
-        self.get_button.setEnabled(self._getting is not None or bool(chosen and chosen not in installed))
+        self.get_button.setEnabled(self._getting is not None or bool(chosen and chosen not in installed
+                                                                     and not offline))
+        self.get_button.setToolTip(offline if self._getting is None else "")
         self.use_button.setEnabled(self._getting is None and chosen in installed)
 
     def get_selected(self) -> None:

@@ -65,7 +65,8 @@ class SettingsPage(QWidget):
                   "appearance": self.tr("Appearance")}
         subtitles = {"hardware": self.tr("Where models run and how fast."),
                      "generation": self.tr("How new conversations answer."),
-                     "privacy": self.tr("Your Hugging Face token, downloads and the network."),
+                     "privacy": self.tr("What leaves this computer, offline mode, and every connection Ponder "
+                                        "made."),
                      "server": self.tr("Let other programs use your models; chat with models served elsewhere."),
                      "documents": self.tr("The model that finds passages in your documents."),
                      "appearance": self.tr("Theme, text size and language.")}

@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
 
 from desktop.settings.chart import ERROR_COLOR
 from desktop.settings.jobs import call, run_background
+from desktop.settings.network import NetworkActivity
 from desktop.settings.widgets import card, narrow, note_label
 from desktop.workers import BackgroundJobs
+from engine import privacy
 from engine.secrets import KeyringStatus, TokenStore, keyring_status
 from engine.settings import Settings
 
@@ -39,6 +41,13 @@ def valid_endpoint(text: str) -> bool:
         return True
     url = QUrl(text, QUrl.ParsingMode.StrictMode)
     return url.isValid() and url.scheme() in ("http", "https") and bool(url.host())
+
+
+def _column(*widgets: QWidget) -> QVBoxLayout:
+    layout = QVBoxLayout()
+    for widget in widgets:
+        layout.addWidget(widget)
+    return layout
 
 
 def _section(parent: QWidget) -> QVBoxLayout:
@@ -134,7 +143,8 @@ class TokenState:
 
 
 class PrivacySection(QWidget):
-    """The Hugging Face token (kept in the OS keyring), the Hub mirror and offline mode."""
+    """What leaves this computer, offline mode, the Hub mirror, the Hugging Face token (kept in the OS keyring) and
+    the Network activity list."""
 
     def __init__(self, change: Callable[..., None], change_later: Callable[..., None], jobs: BackgroundJobs,
                  parent: QWidget | None = None) -> None:
@@ -173,15 +183,23 @@ class PrivacySection(QWidget):
         self.endpoint_error.setStyleSheet(f"color: {ERROR_COLOR};")
         self.endpoint_error.hide()
         network.addRow("", self.endpoint_error)
-        self.offline = QCheckBox(self.tr("Offline mode"))
-        self.offline.setToolTip(self.tr("No network at all: Ponder makes no connection of any kind, so models "
-                                        "cannot be downloaded; installed models keep working."))
-        network.addRow("", self.offline)
+        self.offline = QCheckBox(self.tr("Offline mode: connect to nothing beyond this computer"))
+        self.offline.setToolTip(self.tr("No downloads and no remote engines, whatever is clicked; installed models, "
+                                        "documents and the local API keep working."))
+        self.offline_forced = note_label()
+        self.offline_forced.hide()
+        network.insertRow(0, "", self.offline)
+        network.insertRow(1, "", self.offline_forced)
+        self.activity = NetworkActivity(jobs)
         layout = _section(self)
-        layout.addWidget(card(self.tr("Hugging Face token"), token))
+        layout.addWidget(card(self.tr("What leaves this computer"), _column(note_label(self.tr(
+            "Conversations, documents, settings and keys stay on this computer. Ponder uses the network only when "
+            "you download a model or an embedding model (from huggingface.co, or the Hub address below) and when "
+            "you chat with a remote engine you added. The telemetry built into ONNX Runtime and the Hugging Face "
+            "libraries is switched off before they load.")))))
         layout.addWidget(card(self.tr("Network"), network))
-        layout.addWidget(note_label(self.tr("Conversations and documents never leave this computer; only model "
-                                            "downloads use the network.")))
+        layout.addWidget(card(self.tr("Hugging Face token"), token))
+        layout.addWidget(self.activity)
         layout.addStretch(1)
         self.token.textChanged.connect(self._update_buttons)
         self.token.returnPressed.connect(self.save)
@@ -199,7 +217,12 @@ class PrivacySection(QWidget):
             widget.blockSignals(True)
         if self.endpoint.text().strip() != settings.hub_endpoint:
             self.endpoint.setText(settings.hub_endpoint)
-        self.offline.setChecked(settings.offline)
+        forced = privacy.offline_forced_by()
+        self.offline.setChecked(settings.offline or forced is not None)
+        self.offline.setEnabled(forced is None)
+        self.offline_forced.setText(self.tr("On because {0}=1 is set in the environment Ponder was started "
+                                            "with.").format(forced) if forced else "")
+        self.offline_forced.setVisible(forced is not None)
         for widget in (self.endpoint, self.offline):
             widget.blockSignals(False)
 

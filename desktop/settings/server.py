@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.offline import offline_note
 from desktop.settings.chart import ERROR_COLOR
 from desktop.settings.jobs import call, run_background
 from desktop.settings.widgets import card, narrow, note_label
@@ -105,6 +106,7 @@ class ServerSection(QWidget):
         self.remove_remote = QPushButton(self.tr("Remove"))
         self.remove_remote.clicked.connect(self._remove_remote)
         self.remote_state = note_label()
+        self.remote_offline = note_label()  # why remote engines are off, in offline mode
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_remote)
         buttons.addWidget(self.remove_remote)
@@ -113,6 +115,7 @@ class ServerSection(QWidget):
         remote_box.addWidget(note_label(self.tr(
             "Chat with models served elsewhere — vLLM, Ollama, exo or another Ponder — by their OpenAI-compatible "
             "address. Their models appear in the chat's model list. Keys are kept in the system keyring.")))
+        remote_box.addWidget(self.remote_offline)
         remote_box.addWidget(self.remotes)
         remote_box.addLayout(buttons)
         remote_box.addWidget(self.remote_state)
@@ -210,7 +213,12 @@ class ServerSection(QWidget):
     # remote engines ------------------------------------------------------------------------------------------
 
     def refresh_remotes(self) -> None:
-        """Reload the list of remote engines."""
+        """Reload the list of remote engines (offline mode: none can be added or asked, and a note says why)."""
+        note = offline_note()
+        self.remote_offline.setText(note)
+        self.remote_offline.setVisible(bool(note))
+        self.add_remote.setEnabled(not note)
+        self.add_remote.setToolTip(note)
         self.remotes.clear()
         for engine in RemoteEngines().engines():
             text = f"{engine.name} — {engine.url}"

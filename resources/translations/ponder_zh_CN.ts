@@ -11,7 +11,7 @@
 <context>
     <name>AppearanceSection</name>
     <message>
-        <location filename="../../desktop/settings/sections.py" line="+288"/>
+        <location filename="../../desktop/settings/sections.py" line="+311"/>
         <location line="+9"/>
         <source>Same as the system</source>
         <translation>跟随系统</translation>
@@ -60,7 +60,7 @@
 <context>
     <name>ChatPage</name>
     <message>
-        <location filename="../../desktop/chat/page.py" line="+110"/>
+        <location filename="../../desktop/chat/page.py" line="+111"/>
         <source>Search conversations</source>
         <translation>搜索对话</translation>
     </message>
@@ -71,11 +71,12 @@
     </message>
     <message>
         <location line="+14"/>
+        <location line="+91"/>
         <source>The model that answers</source>
         <translation>回答所用的模型</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-90"/>
         <source>System prompt…</source>
         <translation>系统提示词…</translation>
     </message>
@@ -107,17 +108,17 @@
     </message>
     <message>
         <location line="-48"/>
-        <location line="+400"/>
+        <location line="+404"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location line="-351"/>
+        <location line="-355"/>
         <source>Install a model first (Models page)</source>
         <translation>请先安装一个模型（“模型”页面）</translation>
     </message>
     <message>
-        <location line="+61"/>
+        <location line="+65"/>
         <source>Rename…</source>
         <translation>重命名…</translation>
     </message>
@@ -191,7 +192,7 @@
 <context>
     <name>DocumentsBar</name>
     <message>
-        <location filename="../../desktop/documents/panel.py" line="+94"/>
+        <location filename="../../desktop/documents/panel.py" line="+95"/>
         <source>The documents this conversation answers from</source>
         <translation>此对话据以回答的文档</translation>
     </message>
@@ -207,22 +208,22 @@
     </message>
     <message>
         <location line="+8"/>
-        <location line="+43"/>
+        <location line="+45"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location line="-41"/>
+        <location line="-43"/>
         <source>Files…</source>
         <translation>文件…</translation>
     </message>
     <message>
-        <location line="+101"/>
+        <location line="+103"/>
         <source>Get the embedding model ({0}, {1} MB)</source>
         <translation>获取嵌入模型（{0}，{1} MB）</translation>
     </message>
     <message>
-        <location line="-93"/>
+        <location line="-96"/>
         <source>Documents:</source>
         <translation>文档：</translation>
     </message>
@@ -232,7 +233,7 @@
         <translation>无</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+15"/>
         <source>Resume</source>
         <translation>继续</translation>
     </message>
@@ -305,7 +306,7 @@
 <context>
     <name>DocumentsSection</name>
     <message>
-        <location filename="../../desktop/settings/documents.py" line="+38"/>
+        <location filename="../../desktop/settings/documents.py" line="+39"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
@@ -331,12 +332,12 @@
     </message>
     <message>
         <location line="+2"/>
-        <location line="+56"/>
+        <location line="+57"/>
         <source>Get</source>
         <translation>获取</translation>
     </message>
     <message>
-        <location line="-54"/>
+        <location line="-55"/>
         <source>Use</source>
         <translation>使用</translation>
     </message>
@@ -366,12 +367,12 @@
         <translation>（默认）</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+19"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+11"/>
         <source>Stopped; press Get again to continue the download.</source>
         <translation>已停止；再次点击“获取”可继续下载。</translation>
     </message>
@@ -399,7 +400,7 @@
 <context>
     <name>FilesDialog</name>
     <message>
-        <location filename="../../desktop/documents/panel.py" line="-186"/>
+        <location filename="../../desktop/documents/panel.py" line="-188"/>
         <source>Documents in “{0}”</source>
         <translation>“{0}”中的文档</translation>
     </message>
@@ -447,7 +448,7 @@
 <context>
     <name>GenerationSection</name>
     <message>
-        <location filename="../../desktop/settings/sections.py" line="-243"/>
+        <location filename="../../desktop/settings/sections.py" line="-257"/>
         <source>Higher is more varied, lower more focused; 0 always picks the most likely word.</source>
         <translation>越高越多样，越低越专注；为 0 时总是选择最可能的词。</translation>
     </message>
@@ -724,7 +725,7 @@
 <context>
     <name>JobPanel</name>
     <message>
-        <location filename="../../desktop/models/downloads.py" line="+285"/>
+        <location filename="../../desktop/models/downloads.py" line="+276"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
@@ -819,15 +820,14 @@
         <translation>继续</translation>
     </message>
     <message>
-        <location line="+3"/>
         <source>Offline mode is on: turn it off in Settings to download.</source>
-        <translation>离线模式已开启：请在“设置”中关闭后再下载。</translation>
+        <translation type="vanished">离线模式已开启：请在“设置”中关闭后再下载。</translation>
     </message>
 </context>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/app.py" line="+54"/>
+        <location filename="../../desktop/app.py" line="+56"/>
         <source>Chat</source>
         <translation>聊天</translation>
     </message>
@@ -853,23 +853,37 @@
         <translation>关于 Ponder</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Private AI on your own computer.
+
+What leaves this computer: nothing, except what you ask for. Ponder connects to the network only to download a model or an embedding model (from huggingface.co or the Hub address in Settings) and to chat with a remote engine you added. Conversations, documents and keys stay here; ONNX Runtime&apos;s and the Hugging Face libraries&apos; telemetry is switched off. Settings › Privacy and network lists every connection and has an offline switch.
 
 ONNX Runtime {0}
 Data folder: {1}</source>
-        <translation>在你自己的电脑上运行的私人 AI。
+        <translation>在你自己的电脑上运行的私密 AI。
+
+哪些内容会离开这台电脑：除了你要求的，什么都不会。Ponder 只在下载模型或嵌入模型（来自 huggingface.co 或设置中的 Hub 地址）以及与你添加的远程引擎对话时才联网。对话、文档和密钥都留在这里；ONNX Runtime 和 Hugging Face 库的遥测已关闭。设置 › 隐私与网络 列出每一次连接，并提供离线开关。
 
 ONNX Runtime {0}
 数据文件夹：{1}</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <source>Private AI on your own computer.
+
+ONNX Runtime {0}
+Data folder: {1}</source>
+        <translation type="vanished">在你自己的电脑上运行的私人 AI。
+
+ONNX Runtime {0}
+数据文件夹：{1}</translation>
+    </message>
+    <message>
+        <location line="+16"/>
         <source>{0} is ready.</source>
         <translation>{0} 已就绪。</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+37"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} 词元/秒</translation>
     </message>
@@ -882,7 +896,7 @@ ONNX Runtime {0}
 <context>
     <name>ModelsPage</name>
     <message>
-        <location filename="../../desktop/models/page.py" line="+92"/>
+        <location filename="../../desktop/models/page.py" line="+94"/>
         <source>Looking at this computer&apos;s hardware…</source>
         <translation>正在检查这台电脑的硬件…</translation>
     </message>
@@ -952,12 +966,11 @@ ONNX Runtime {0}
         <translation>工具提示中显示的速度是针对这台电脑的估计值。</translation>
     </message>
     <message>
-        <location line="+37"/>
         <source>Offline mode is on: downloads are off. Turn it off in Settings.</source>
-        <translation>离线模式已开启：下载已停用。请在“设置”中关闭离线模式。</translation>
+        <translation type="vanished">离线模式已开启：下载已停用。请在“设置”中关闭离线模式。</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+47"/>
         <source>A model named {0} is already installed.</source>
         <translation>已安装名为 {0} 的模型。</translation>
     </message>
@@ -1042,12 +1055,11 @@ ONNX Runtime {0}
         <translation>下载并安装（int4）；菜单中可选择 fp16。</translation>
     </message>
     <message>
-        <location line="+2"/>
         <source>Offline mode is on: turn it off in Settings to download models.</source>
-        <translation>离线模式已开启：请在“设置”中关闭后再下载模型。</translation>
+        <translation type="vanished">离线模式已开启：请在“设置”中关闭后再下载模型。</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+4"/>
         <source>Installed</source>
         <translation>已安装</translation>
     </message>
@@ -1118,9 +1130,131 @@ ONNX Runtime {0}
     </message>
 </context>
 <context>
+    <name>NetworkActivity</name>
+    <message>
+        <location filename="../../desktop/settings/network.py" line="+33"/>
+        <source>When</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>What</source>
+        <translation>内容</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Where</source>
+        <translation>目标</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Data</source>
+        <translation>数据量</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Result</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+18"/>
+        <source>Network activity</source>
+        <translation>网络活动</translation>
+    </message>
+    <message>
+        <location line="-17"/>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Clear</source>
+        <translation>清空</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Forget the list (nothing else changes).</source>
+        <translation>清空此列表（不影响其他任何内容）。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Every connection Ponder itself made: model and embedding-model downloads and remote engines, with where, when and how much. Anything else would be listed here as unexpected.</source>
+        <translation>Ponder 自己建立的每一次连接：模型和嵌入模型的下载、远程引擎，以及目标、时间和数据量。任何其他连接都会在这里标为意外连接。</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Could not read the list: {0}</source>
+        <translation>无法读取列表：{0}</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Nothing yet: Ponder has made no connection.</source>
+        <translation>暂无记录：Ponder 尚未建立任何连接。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Remote engine</source>
+        <translation>远程引擎</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Unexpected</source>
+        <translation>意外连接</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Refused: offline mode</source>
+        <translation>已拒绝：离线模式</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Reached: {0}</source>
+        <translation>已连接：{0}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{0} — by {1}, for {2:.1f} s</source>
+        <translation>{0} — 由 {1} 发起，用时 {2:.1f} 秒</translation>
+    </message>
+</context>
+<context>
+    <name>Offline</name>
+    <message>
+        <location filename="../../desktop/offline.py" line="+17"/>
+        <source>Offline mode is on ({0}=1 is set in the environment): Ponder connects to nothing beyond this computer.</source>
+        <translation>离线模式已开启（环境变量 {0}=1）：Ponder 不会连接这台电脑以外的任何地方。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Offline mode is on: Ponder connects to nothing beyond this computer. Turn it off in Settings › Privacy and network.</source>
+        <translation>离线模式已开启：Ponder 不会连接这台电脑以外的任何地方。可在 设置 › 隐私与网络 中关闭。</translation>
+    </message>
+</context>
+<context>
     <name>PrivacySection</name>
     <message>
-        <location filename="../../desktop/settings/sections.py" line="+50"/>
+        <location filename="../../desktop/settings/sections.py" line="+51"/>
         <source>Checking…</source>
         <translation>正在检查…</translation>
     </message>
@@ -1161,31 +1295,53 @@ ONNX Runtime {0}
     </message>
     <message>
         <location line="+4"/>
-        <source>Offline mode</source>
-        <translation>离线模式</translation>
+        <source>Offline mode: connect to nothing beyond this computer</source>
+        <translation>离线模式：不连接这台电脑以外的任何地方</translation>
     </message>
     <message>
         <location line="+1"/>
-        <source>No network at all: Ponder makes no connection of any kind, so models cannot be downloaded; installed models keep working.</source>
-        <translation>完全不使用网络：Ponder 不会建立任何连接，因此无法下载模型；已安装的模型仍可正常使用。</translation>
+        <source>No downloads and no remote engines, whatever is clicked; installed models, documents and the local API keep working.</source>
+        <translation>无论点击什么，都不会下载，也不会使用远程引擎；已安装的模型、文档和本地 API 照常工作。</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+8"/>
+        <source>What leaves this computer</source>
+        <translation>哪些内容会离开这台电脑</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Conversations, documents, settings and keys stay on this computer. Ponder uses the network only when you download a model or an embedding model (from huggingface.co, or the Hub address below) and when you chat with a remote engine you added. The telemetry built into ONNX Runtime and the Hugging Face libraries is switched off before they load.</source>
+        <translation>对话、文档、设置和密钥都留在这台电脑上。Ponder 只在你下载模型或嵌入模型（来自 huggingface.co 或下方的 Hub 地址）以及与你添加的远程引擎对话时才联网。ONNX Runtime 和 Hugging Face 库内置的遥测在它们加载之前就已关闭。</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>On because {0}=1 is set in the environment Ponder was started with.</source>
+        <translation>已开启，因为启动 Ponder 时环境变量 {0}=1 已设置。</translation>
+    </message>
+    <message>
+        <source>Offline mode</source>
+        <translation type="vanished">离线模式</translation>
+    </message>
+    <message>
+        <source>No network at all: Ponder makes no connection of any kind, so models cannot be downloaded; installed models keep working.</source>
+        <translation type="vanished">完全不使用网络：Ponder 不会建立任何连接，因此无法下载模型；已安装的模型仍可正常使用。</translation>
+    </message>
+    <message>
+        <location line="-22"/>
         <source>Hugging Face token</source>
         <translation>Hugging Face 令牌</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-1"/>
         <source>Network</source>
         <translation>网络</translation>
     </message>
     <message>
-        <location line="+1"/>
         <source>Conversations and documents never leave this computer; only model downloads use the network.</source>
-        <translation>对话和文档永远不会离开这台电脑；只有下载模型时才会使用网络。</translation>
+        <translation type="vanished">对话和文档永远不会离开这台电脑；只有下载模型时才会使用网络。</translation>
     </message>
     <message>
-        <location line="+70"/>
+        <location line="+76"/>
         <source>A token is set by the HF_TOKEN environment variable.</source>
         <translation>令牌由 HF_TOKEN 环境变量提供。</translation>
     </message>
@@ -1218,7 +1374,7 @@ ONNX Runtime {0}
 <context>
     <name>RemoteDialog</name>
     <message>
-        <location filename="../../desktop/settings/server.py" line="+41"/>
+        <location filename="../../desktop/settings/server.py" line="+42"/>
         <source>Add a remote engine</source>
         <translation>添加远程引擎</translation>
     </message>
@@ -1296,12 +1452,12 @@ ONNX Runtime {0}
         <translation>移除</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+10"/>
         <source>Chat with models served elsewhere — vLLM, Ollama, exo or another Ponder — by their OpenAI-compatible address. Their models appear in the chat&apos;s model list. Keys are kept in the system keyring.</source>
         <translation>通过 OpenAI 兼容地址与其他地方提供的模型对话——vLLM、Ollama、exo 或另一个 Ponder。它们的模型会出现在对话的模型列表中。密钥保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+10"/>
         <source>Local API</source>
         <translation>本地 API</translation>
     </message>
@@ -1331,7 +1487,7 @@ ONNX Runtime {0}
         <translation>已关闭</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+29"/>
         <source>unencrypted: the key and messages cross the network in clear text</source>
         <translation>未加密：密钥和消息以明文在网络上传输</translation>
     </message>
@@ -1390,11 +1546,15 @@ ONNX Runtime {0}
     </message>
     <message>
         <location line="+1"/>
-        <source>Your Hugging Face token, downloads and the network.</source>
-        <translation>你的 Hugging Face 令牌、下载与网络。</translation>
+        <source>What leaves this computer, offline mode, and every connection Ponder made.</source>
+        <translation>哪些内容会离开这台电脑、离线模式，以及 Ponder 建立的每一次连接。</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <source>Your Hugging Face token, downloads and the network.</source>
+        <translation type="vanished">你的 Hugging Face 令牌、下载与网络。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Let other programs use your models; chat with models served elsewhere.</source>
         <translation>让其他程序使用你的模型；与其他地方提供的模型对话。</translation>
     </message>

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 from desktop.models import ModelsPage, WelcomePage
 from desktop.models.downloads import JobSpec, load_pending, pulls_path, record_pending
 from desktop.workers import BackgroundJobs
+from engine import privacy
 from engine.catalog import load_catalog
 from engine.hardware import CpuInfo, HardwareReport, ProviderStatus
 from engine.paths import downloads_dir, models_dir
@@ -26,8 +27,7 @@ from engine.recommend import FALLBACK_ID
 from engine.resources import resource_path
 from engine.settings import Settings, load_settings
 from engine.store import list_installed, staging_dir
-from tests.fixtures.checkpoints import TINY_QWEN2
-from tests.fixtures.hub_server import COMMIT, HubServer, use_hub
+from tests.fixtures.hub_server import HubServer, tiny_model_entry, use_hub
 
 REPO = "ponder-test/tiny-r1"
 TIMEOUT_MS = 120_000
@@ -35,14 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny_entry() -> dict[str, object]:
-    s = TINY_QWEN2
-    return {"id": "tiny-r1", "name": "Tiny-R1", "repo_id": REPO, "revision": COMMIT, "license": "MIT",
-            "params": 450_000, "reasoning": True, "download_bytes": 1_900_000,
-            "sampling": {"temperature": 0.6, "top_p": 0.95}, "description": "A tiny test model.",
-            "architecture": {"family": "qwen2", "hidden_size": s.hidden, "intermediate_size": s.intermediate,
-                             "num_layers": s.layers, "num_heads": s.heads, "num_kv_heads": s.kv_heads,
-                             "vocab_size": 607, "context_length": s.context, "tie_word_embeddings": False},
-            "needs": {"int4": {"disk_bytes": 1_000_000, "ram_bytes": 50_000_000, "vram_bytes": 50_000_000}}}
+    return tiny_model_entry(REPO)
 
 
 @pytest.fixture
@@ -216,6 +209,7 @@ def test_failed_pull_is_shown_in_words(qtbot: Any, tiny_hub: HubServer,
 
 def test_offline_mode_disables_get(qtbot: Any, make_page: Callable[..., ModelsPage]) -> None:
     record_pending(JobSpec("pull", FALLBACK_ID, "int4", "cpu"))
+    privacy.set_offline(True)  # what the main window does with Settings(offline=True)
     page = make_page(Settings(offline=True))
     button = page.get_buttons[FALLBACK_ID]
     assert not button.isEnabled() and "Offline" in button.toolTip()
@@ -223,6 +217,17 @@ def test_offline_mode_disables_get(qtbot: Any, make_page: Callable[..., ModelsPa
     assert not resume.isEnabled() and "Offline" in resume.toolTip()
     page.get(FALLBACK_ID)
     assert page.job_list[f"pull:{FALLBACK_ID}:int4:cpu"].state == "paused" and "Offline" in page.status.text()
+
+
+def test_offline_forced_by_the_environment_says_so(qtbot: Any, make_page: Callable[..., ModelsPage],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PONDER_OFFLINE", "1")
+    page = make_page(Settings(offline=False))
+    button = page.get_buttons[FALLBACK_ID]
+    assert not button.isEnabled() and "PONDER_OFFLINE=1" in button.toolTip()
+    monkeypatch.delenv("PONDER_OFFLINE")
+    page.refresh()
+    assert page.get_buttons[FALLBACK_ID].isEnabled()
 
 
 def install_copy(converted: dict[tuple[str, str], Path], name: str) -> None:
