@@ -11,6 +11,9 @@
 # backend when a keyring daemon is available), `ponder convert` + `ponder run` on a tiny trained checkpoint built
 # here (answers "The answer is 4."), and the window opening and closing (offscreen; also on X11 under Xvfb when
 # present). As root, it also installs the package system-wide (dpkg/apt), runs /usr/bin/ponder, and removes it.
+# Privacy: convert, run, serve, docs and the window (the last two alive 20 s, long enough for ONNX Runtime's
+# deferred telemetry upload) run under a system-call trace of every connect(); any connection beyond loopback, or
+# any DNS query, fails the test with the address and the process (tests/fixtures/nettrace.py).
 #
 # Environment: PONDER_SMOKE_PYTHON (the Python with torch that builds the tiny checkpoint; default .venv/bin/python),
 # PONDER_SMOKE_SYSTEM_INSTALL (auto|0|1; default auto = when root and not already installed).
@@ -43,12 +46,14 @@ DEB=$(readlink -f "$DEB")
 # Optional tools that widen the checks (an X server, a Secret Service keyring, the desktop-entry validator):
 # installed where we may, like scripts/test.sh does for fonts; each check says when it is skipped.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-        && ! { command -v xvfb-run && command -v gnome-keyring-daemon && command -v desktop-file-validate; } >/dev/null; then
+        && ! { command -v xvfb-run && command -v gnome-keyring-daemon && command -v desktop-file-validate \
+               && command -v strace; } >/dev/null; then
     (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends xvfb xauth gnome-keyring dbus \
-        desktop-file-utils || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        --no-install-recommends xvfb xauth gnome-keyring dbus desktop-file-utils; }) >/dev/null 2>&1 \
-        || echo "warning: could not install xvfb/gnome-keyring/desktop-file-utils; those checks are skipped"
+        desktop-file-utils strace || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends xvfb xauth gnome-keyring dbus desktop-file-utils strace; }) >/dev/null 2>&1 \
+        || echo "warning: could not install xvfb/gnome-keyring/desktop-file-utils/strace"
 fi
+command -v strace >/dev/null || fail "strace is needed for the network trace of the frozen app (apt-get install strace)"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ponder-smoke.XXXXXX")
 cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -170,11 +175,15 @@ sys.exit(1 if missing else 0)
 EOF
 }
 
-# The app runs as a person would: a clean environment, no Python, no network, its own data folder.
+# The app runs as a person would: a clean environment, no Python, its own data folder, and not in offline mode
+# (that would refuse a connection instead of letting the trace catch it). TRACE=name runs it under the network
+# trace, logged to $WORK/trace-name.log.
 mkdir -p "$WORK/home" "$WORK/user" "$WORK/tmp"
+TRACE_CALLS=$(PYTHONPATH="$ROOT_DIR" "$PY" -c "from tests.fixtures.nettrace import TRACED; print(TRACED)")
 app() {
+    ${TRACE:+strace -f --seccomp-bpf -qq -s 200 -e trace=$TRACE_CALLS -o $WORK/trace-$TRACE.log} \
     env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$WORK/user" LANG=C.UTF-8 TMPDIR="$WORK/tmp" \
-        PONDER_HOME="$WORK/home" HF_HUB_OFFLINE=1 QT_QPA_PLATFORM=offscreen ${APP_ENV:-} \
+        PONDER_HOME="$WORK/home" QT_QPA_PLATFORM=offscreen ${APP_ENV:-} \
         timeout "${APP_TIMEOUT:-300}" "$APP" "$@"
 }
 
@@ -254,14 +263,14 @@ cp -r "$CKPT" "$WORK/ckpt"
 
 step "ponder convert (the frozen app re-enters itself as the conversion worker)"
 T=$SECONDS
-app convert "$WORK/ckpt" --name tiny --provider cpu 2>&1 | tail -3 | sed 's/^/   /'
+TRACE=convert app convert "$WORK/ckpt" --name tiny --provider cpu 2>&1 | tail -3 | sed 's/^/   /'
 app models --json | python3 -c "import json,sys; m={x['name'] for x in json.load(sys.stdin)['installed']}; assert 'tiny' in m, m"
 CONVERT_S=$((SECONDS - T))
 ok "converted to int4 in $CONVERT_S s"
 
 step "ponder run"
 T=$SECONDS
-app run tiny "What is 2+2?" --provider cpu --temperature 0 --max-tokens 120 --json > "$WORK/run.jsonl"
+TRACE=run app run tiny "What is 2+2?" --provider cpu --temperature 0 --max-tokens 120 --json > "$WORK/run.jsonl"
 python3 - "$WORK/run.jsonl" <<'EOF'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -275,7 +284,8 @@ ok "answered in $((SECONDS - T)) s"
 
 step "ponder serve (the OpenAI-compatible API of the frozen app)"
 PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-app serve --port "$PORT" --provider cpu > "$WORK/serve.log" 2>&1 &
+SERVE_START=$SECONDS
+TRACE=serve app serve --port "$PORT" --provider cpu > "$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 1 150); do grep -q "OpenAI-compatible API at" "$WORK/serve.log" && break; sleep 0.2; done
 python3 - "$WORK/serve.log" "$PORT" <<'EOF'
@@ -297,6 +307,9 @@ reply = json.load(urllib.request.urlopen(req, timeout=120))["choices"][0]["messa
 assert reply["content"] == "The answer is 4." and reply["reasoning_content"], reply
 print(f"   content {reply['content']!r}, reasoning {len(reply['reasoning_content'])} chars")
 EOF
+while [ $((SECONDS - SERVE_START)) -lt 21 ]; do sleep 1; done  # alive past the deferred telemetry upload
+pkill -INT -f -- "^$APP serve --port $PORT" 2>/dev/null || true  # Ctrl+C to the app (strace would detach)
+for _ in $(seq 1 50); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.2; done
 kill "$SERVE_PID" 2>/dev/null || true
 pkill -f -- "serve --port $PORT" 2>/dev/null || true
 wait "$SERVE_PID" 2>/dev/null || true
@@ -311,8 +324,8 @@ if [ -n "$MINILM" ] && [ -f "$MINILM/model.safetensors" ]; then
     printf '# Notes\n\nThe sky is blue because of Rayleigh scattering.\n\nPonder runs models privately.\n' \
         > "$WORK/docs/notes.md"
     app docs embedder "$MINILM" > /dev/null 2>&1 || fail "ponder docs embedder failed"
-    app docs add "$WORK/docs" | grep -q "indexed .*notes.md" || fail "ponder docs add did not index notes.md"
-    app docs search "why is the sky blue" --top 1 --json | python3 -c \
+    TRACE=docs-add app docs add "$WORK/docs" | grep -q "indexed .*notes.md" || fail "ponder docs add did not index notes.md"
+    TRACE=docs-search app docs search "why is the sky blue" --top 1 --json | python3 -c \
         "import json,sys; r=json.load(sys.stdin); assert r and 'Rayleigh' in r[0]['text'], r" || fail "docs search"
     ok "embedder exported, notes.md indexed and found ($((SECONDS - T)) s)"
 else
@@ -333,8 +346,14 @@ gui_check() {  # $1: label; the rest: how to start it
     fi
     ok "$label: window shown and closed, exit 0, nothing on stderr matching errors ($((SECONDS - T)) s)"
 }
-step "GUI opens and closes"
-APP_ENV="PONDER_EXIT_AFTER_MS=3000" APP_TIMEOUT=120 gui_check "offscreen" app
+step "GUI opens, stays 20 s with a model installed, and closes"
+TRACE=window APP_ENV="PONDER_EXIT_AFTER_MS=20000" APP_TIMEOUT=120 gui_check "offscreen" app
+
+step "network trace of the frozen app: nothing left the machine"
+PYTHONPATH="$ROOT_DIR" "$PY" -m tests.fixtures.nettrace "$WORK"/trace-*.log | sed 's/^/   /' \
+    || fail "the frozen app connected beyond this machine (above: the address and the process)"
+grep -q "_convert-worker" "$WORK/trace-convert.log" || fail "the trace did not follow the conversion worker"
+ok "$(ls "$WORK"/trace-*.log | wc -l) traced runs: no connection beyond loopback, no DNS query"
 SYSTEM=${PONDER_SMOKE_SYSTEM_INSTALL:-auto}
 installed_version=$(dpkg-query -W -f '${Version}' "$PACKAGE" 2>/dev/null || true)
 if [ "$SYSTEM" != 0 ] && [ "$(id -u)" = 0 ] || [ -n "$installed_version" ]; then
@@ -386,7 +405,7 @@ else
     # xvfb-run is a POSIX sh script (it drops exported bash functions): the app's clean environment goes in a file.
     cat > "$WORK/x11.sh" <<EOF
 exec env -i PATH=/usr/bin:/bin HOME="$WORK/user" LANG=C.UTF-8 TMPDIR="$WORK/tmp" PONDER_HOME="$WORK/home" \\
-    HF_HUB_OFFLINE=1 QT_QPA_PLATFORM=xcb PONDER_EXIT_AFTER_MS=3000 DISPLAY="\$DISPLAY" XAUTHORITY="\${XAUTHORITY:-}" \\
+    QT_QPA_PLATFORM=xcb PONDER_EXIT_AFTER_MS=3000 DISPLAY="\$DISPLAY" XAUTHORITY="\${XAUTHORITY:-}" \\
     timeout 120 "$APP"
 EOF
     gui_check "X11 (xcb, under Xvfb)" xvfb-run -a -s "-screen 0 1280x900x24" sh "$WORK/x11.sh"

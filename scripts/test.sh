@@ -17,6 +17,13 @@ if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
         echo "warning: fonts-noto-cjk is not installed; Chinese text in screenshots shows as boxes"
     fi
 fi
+# The network trace test (tests/test_network_trace.py) runs Ponder under strace; it fails, naming the package,
+# where strace cannot be installed.
+if ! command -v strace >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace || { apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace; }) >/dev/null 2>&1 \
+        || echo "warning: could not install strace; the network trace test will fail"
+fi
 export QT_QPA_PLATFORM=offscreen
 echo "== import contract (engine never imports the GUI)"
 .venv/bin/lint-imports

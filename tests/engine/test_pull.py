@@ -14,24 +14,16 @@ from engine.cli import main
 from engine.convert.manifest import read_manifest, sha256_file
 from engine.runtime.decoder import Decoder
 from engine.store import list_installed
-from tests.fixtures.checkpoints import ASSISTANT, EOS, TINY_QWEN2, script_texts
-from tests.fixtures.hub_server import COMMIT, HubServer, use_hub
+from tests.fixtures.checkpoints import ASSISTANT, EOS, script_texts
+from tests.fixtures.hub_server import COMMIT, HubServer, tiny_model_entry, use_hub
 
 REPO = "ponder-test/tiny-r1"
 ONNX_REPO = "ponder-test/tiny-r1-onnx"
 
 
 def catalog_entry(**overrides: object) -> dict[str, object]:
-    shape = TINY_QWEN2
-    entry: dict[str, object] = {
-        "id": "tiny-r1", "name": "Tiny-R1", "repo_id": REPO, "revision": COMMIT, "license": "MIT",
-        "params": 1, "reasoning": True, "download_bytes": 1, "sampling": {"temperature": 0.6, "top_p": 0.95},
-        "architecture": {"family": "qwen2", "hidden_size": shape.hidden, "intermediate_size": shape.intermediate,
-                         "num_layers": shape.layers, "num_heads": shape.heads, "num_kv_heads": shape.kv_heads,
-                         "vocab_size": 607, "context_length": shape.context, "tie_word_embeddings": False},
-        "needs": {"int4": {"disk_bytes": 1, "ram_bytes": 1, "vram_bytes": 1}},
-    }
-    return entry | overrides
+    return tiny_model_entry(REPO, params=1, download_bytes=1,
+                            needs={"int4": {"disk_bytes": 1, "ram_bytes": 1, "vram_bytes": 1}}) | overrides
 
 
 @pytest.fixture
