@@ -8,17 +8,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.convert.options import CHUNK_BYTES, BuildOptions
 from engine.errors import CatalogError
 from engine.resources import resource_path
 
 PRECISIONS = ("int4", "fp16", "fp32")
-ARCHITECTURES = ("qwen2", "llama")
+ARCHITECTURES = ("qwen2", "llama", "qwen3")
 _OVERHEAD_BYTES = 400 * 2**20  # ORT session, tokenizer, arenas: measured a few hundred MB on the tiny and 1.5B models
+# The converter's peak memory beside its weight blocks: Python, ONNX and ORT libraries, the graph, rotary caches.
+_CONVERT_OVERHEAD_BYTES = 600 * 2**20
+_CONVERT_BLOCKS = 3  # a block of fp32 rows, its transposed copy for the quantizer, and the packed result
 
 
 @dataclass(frozen=True)
 class Architecture:
-    """The shape facts of a checkpoint (from its config.json) that sizes and the runtime depend on."""
+    """The shape facts of a checkpoint (from its config.json) that sizes and the runtime depend on.
+    ``explicit_head_dim`` is config.json's head_dim when it is not hidden / heads (Qwen3-4B), else 0."""
 
     family: str
     hidden_size: int
@@ -29,16 +34,17 @@ class Architecture:
     vocab_size: int
     context_length: int
     tie_word_embeddings: bool
+    explicit_head_dim: int = 0
 
     @property
     def head_dim(self) -> int:
         """Size of one attention head."""
-        return self.hidden_size // self.num_heads
+        return self.explicit_head_dim or self.hidden_size // self.num_heads
 
     def layer_params(self) -> int:
         """Weights inside the transformer blocks (the MatMuls that int4 quantizes)."""
-        h, kv = self.hidden_size, self.num_kv_heads * self.head_dim
-        attn = 2 * h * h + 2 * h * kv
+        h, q, kv = self.hidden_size, self.num_heads * self.head_dim, self.num_kv_heads * self.head_dim
+        attn = 2 * h * q + 2 * h * kv
         mlp = 3 * h * self.intermediate_size
         return self.num_layers * (attn + mlp)
 
@@ -58,21 +64,39 @@ class Architecture:
 
 
 def estimate_disk_bytes(arch: Architecture, precision: str) -> int:
-    """On-disk size of the converted ONNX model at ``precision``.
-
-    int4 = 4-bit weights plus an fp32 scale and a 4-bit zero point per block of 128 for the layers and the
-    lm_head, fp32 embeddings (what the CPU graph keeps); fp16/fp32 = every parameter at that width.
-    """
-    if precision == "int4":
-        quantized = arch.layer_params() + arch.embedding_params()  # layers + lm_head
-        return int(quantized * (0.5 + 4.5 / 128)) + arch.embedding_params() * 4
-    width = {"fp16": 2, "fp32": 4}[precision]
-    return arch.total_params() * width
+    """On-disk size of the converted ONNX model at ``precision`` (the CPU graph for int4 and fp32, the GPU graph for
+    fp16), from the converter's default options: layers and embedding at int4, the lm_head at its bit width, a
+    tied lm_head sharing the embedding's weights when their widths agree."""
+    options = BuildOptions(precision=precision, provider="cuda" if precision == "fp16" else "cpu")
+    layer = options.bytes_per_weight(4)
+    embed = options.bytes_per_weight(options.embedding_bits)
+    head = options.bytes_per_weight(options.lm_head_bits)
+    shared = arch.tie_word_embeddings and options.embedding_bits == options.lm_head_bits
+    size = arch.layer_params() * layer + arch.embedding_params() * (embed + (0 if shared else head))
+    rope = 2 * min(arch.context_length, 131072) * arch.head_dim // 2 * 4
+    return int(size) + rope
 
 
 def estimate_ram_bytes(arch: Architecture, precision: str, context: int = 4096) -> int:
     """Memory needed to run at ``precision`` with ``context`` tokens of KV cache."""
     return estimate_disk_bytes(arch, precision) + arch.kv_bytes_per_token(precision) * context + _OVERHEAD_BYTES
+
+
+@dataclass(frozen=True)
+class ConversionNeeds:
+    """What converting a checkpoint takes: peak memory of the converter and free disk for its output."""
+
+    ram_bytes: int
+    disk_bytes: int
+
+
+def conversion_needs(arch: Architecture, precision: str) -> ConversionNeeds:
+    """The converter reads one block of weight rows at a time: its memory does not grow with the model; the disk
+    holds the finished model (the download is already there), with 5% to spare."""
+    largest_row = max(arch.hidden_size, arch.intermediate_size, arch.num_heads * arch.head_dim) * 4
+    block = max(largest_row, min(CHUNK_BYTES, arch.embedding_params() * 4))
+    return ConversionNeeds(ram_bytes=_CONVERT_BLOCKS * block + _CONVERT_OVERHEAD_BYTES,
+                           disk_bytes=int(estimate_disk_bytes(arch, precision) * 1.05))
 
 
 @dataclass(frozen=True)

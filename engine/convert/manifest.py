@@ -14,11 +14,11 @@ from engine.verify import file_digests, write_json_atomic
 
 MANIFEST = "manifest.json"
 SCHEMA = 1
-# Graph forms the runtime knows: the genai model builder's fused graph (GroupQueryAttention, MatMulNBits,
-# SkipSimplifiedLayerNormalization; the KV cache can be one shared preallocated buffer), or a prebuilt one.
+# Graph forms the runtime knows: Ponder's own converter's (engine.convert.options.GRAPH_FORM) and the
+# onnxruntime-genai model builder's, which official prebuilt builds use. Both: GroupQueryAttention with the rotary
+# embedding inside, MatMulNBits, SkipSimplifiedLayerNormalization; the KV cache can be one preallocated buffer.
 GRAPH_GENAI_FUSED = "genai-fused-gqa"
-_TOOLS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnx", "onnx-ir", "onnxruntime-genai",
-          "transformers", "torch", "optimum-onnx")
+_TOOLS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnx", "numpy")
 
 
 @dataclass(frozen=True)

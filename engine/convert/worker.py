@@ -9,16 +9,10 @@ object per stdout line: ``{"event": "progress", "done": i, "total": n}`` and fin
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import os
-import re
 import sys
 from pathlib import Path
 from typing import TextIO
-
-_LAYER = re.compile(r"Reading (?:layer (\d+)|(embedding layer)|(final norm)|(LM head))")
 
 
 def _emit(out: TextIO, **event: object) -> None:
@@ -27,7 +21,19 @@ def _emit(out: TextIO, **event: object) -> None:
 
 
 def peak_rss_bytes() -> int:
-    """Peak resident memory of this process so far."""
+    """Peak resident memory of this process so far.
+
+    On Linux this is VmHWM, the high-water mark of this program's own memory: ``ru_maxrss`` would also count the
+    parent's memory, which a child started by fork + exec keeps in its accounting (a worker started from a 3 GB
+    window would report 3 GB).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         import resource
 
@@ -40,82 +46,35 @@ def peak_rss_bytes() -> int:
         return int(getattr(info, "peak_wset", info.rss))
 
 
-class _BuilderLog(io.TextIOBase):
-    """Stands in for stdout while the model builder runs: turns its "Reading layer N" lines into progress events
-    and sends everything else to stderr."""
+def build(src: Path, out: Path, options_json: str, out_stream: TextIO) -> None:
+    """Write the decoder graph of checkpoint ``src`` into ``out`` with the given BuildOptions (JSON)."""
+    from engine.convert.decoder_graph import DecoderWriter
+    from engine.convert.options import BuildOptions
+    from engine.convert.pipeline import read_checkpoint_json
+    from engine.convert.safetensors_io import CheckpointTensors
+    from engine.convert.spec import check_tensors, read_spec
 
-    def __init__(self, out: TextIO, layers: int) -> None:
-        self._out = out
-        self._total = layers + 3  # embedding, layers, final norm, lm head
-        self._buffer = ""
-
-    def write(self, text: str) -> int:
-        self._buffer += text
-        while "\n" in self._buffer:
-            line, self._buffer = self._buffer.split("\n", 1)
-            match = _LAYER.search(line)
-            if match:
-                layer, embed, norm, _head = match.groups()
-                done = 1 if embed else (int(layer) + 2 if layer else (self._total - 1 if norm else self._total))
-                _emit(self._out, event="progress", done=done, total=self._total)
-            else:
-                sys.stderr.write(line + "\n")
-        return len(text)
-
-
-def export(src: Path, out: Path, precision: str, ep: str, out_stream: TextIO) -> None:
-    """Build the fused decoder graph with the onnxruntime-genai model builder (offline, no remote code)."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    from onnxruntime_genai.models.builder import create_model
-
-    layers = int(json.loads((src / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"])
-    with contextlib.redirect_stdout(_BuilderLog(out_stream, layers)):
-        # prune_lm_head: logits for the last position only, so a 4k-token prefill does not compute (and
-        # allocate) 4k rows of vocabulary logits.
-        create_model(None, str(src), str(out), precision, ep, str(out / ".cache"),
-                     hf_remote=False, hf_token="false", prune_lm_head=True)
-    cache = out / ".cache"
-    if cache.is_dir():
-        for leftover in sorted(cache.rglob("*"), reverse=True):
-            leftover.unlink() if leftover.is_file() else leftover.rmdir()
-        cache.rmdir()
-
-
-def quantize(src: Path, out: Path, block_size: int, accuracy_level: int, symmetric: bool, lm_head_bits: int,
-             out_stream: TextIO) -> None:
-    """Quantize the exported graph's MatMuls to int4, one weight at a time."""
-    from engine.convert.quantize import Int4Options, quantize_int4
-
-    options = Int4Options(block_size=block_size, symmetric=symmetric, accuracy_level=accuracy_level,
-                          lm_head_bits=lm_head_bits)
-    quantize_int4(src, out, options, progress=lambda i, n: _emit(out_stream, event="progress", done=i, total=n))
+    options = BuildOptions(**json.loads(options_json))
+    spec = read_spec(read_checkpoint_json(src / "config.json"))
+    tensors = CheckpointTensors(src)
+    check_tensors(spec, tensors)
+    DecoderWriter(spec, tensors, out, options).build(
+        progress=lambda done, total: _emit(out_stream, event="progress", done=done, total=total))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m engine.convert.worker export|quantize ...``."""
+    """Entry point: ``python -m engine.convert.worker build --src DIR --out DIR --options JSON``."""
     parser = argparse.ArgumentParser(prog="ponder-convert-worker")
     sub = parser.add_subparsers(dest="stage", required=True)
-    exp = sub.add_parser("export")
-    exp.add_argument("--src", type=Path, required=True)
-    exp.add_argument("--out", type=Path, required=True)
-    exp.add_argument("--precision", choices=("fp32", "fp16"), required=True)
-    exp.add_argument("--ep", choices=("cpu", "cuda", "dml"), required=True)
-    qua = sub.add_parser("quantize")
-    qua.add_argument("--src", type=Path, required=True)
-    qua.add_argument("--out", type=Path, required=True)
-    qua.add_argument("--block-size", type=int, required=True)
-    qua.add_argument("--accuracy-level", type=int, required=True)
-    qua.add_argument("--symmetric", action="store_true")
-    qua.add_argument("--lm-head-bits", type=int, choices=(4, 8), required=True)
+    stage = sub.add_parser("build")
+    stage.add_argument("--src", type=Path, required=True)
+    stage.add_argument("--out", type=Path, required=True)
+    stage.add_argument("--options", required=True, help="BuildOptions as JSON")
     args = parser.parse_args(argv)
     out_stream = sys.stdout
     try:
         args.out.mkdir(parents=True, exist_ok=True)
-        if args.stage == "export":
-            export(args.src, args.out, args.precision, args.ep, out_stream)
-        else:
-            quantize(args.src, args.out, args.block_size, args.accuracy_level, args.symmetric,
-                     args.lm_head_bits, out_stream)
+        build(args.src, args.out, args.options, out_stream)
     except MemoryError:
         _emit(out_stream, event="error", message="Ran out of memory while converting.")
         return 3

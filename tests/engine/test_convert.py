@@ -1,4 +1,5 @@
-"""Conversion of real tiny checkpoints to ONNX: greedy parity with PyTorch, int4 agreement, staging, manifest."""
+"""Conversion of real tiny checkpoints to ONNX with Ponder's own converter: greedy parity with PyTorch (Qwen2,
+Llama 3 with its rope scaling, Qwen3), int4 agreement, the graph's form, staging and resume, the manifest."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM
 
 from engine.cancel import CancelToken
-from engine.convert.manifest import GRAPH_GENAI_FUSED, read_manifest, sha256_file
-from engine.convert.pipeline import convert_checkpoint, inspect_checkpoint, plan
+from engine.convert.manifest import read_manifest, sha256_file
+from engine.convert.options import GRAPH_FORM
+from engine.convert.pipeline import build_options, convert_checkpoint, inspect_checkpoint
 from engine.errors import Cancelled, ConversionError
 from engine.progress import Progress
 from engine.runtime.decoder import Decoder
+from engine.runtime.session import KVSession
 from engine.store import list_installed, staging_dir
 from tests.fixtures.checkpoints import ASSISTANT, script_texts
 
@@ -43,7 +46,10 @@ def torch_greedy(ckpt: Path, prompt: list[int], n: int) -> list[int]:
     return out[0, len(prompt):].tolist()
 
 
-@pytest.mark.parametrize("family", ["qwen2", "llama"])
+FAMILIES = ["qwen2", "llama", "qwen3"]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
 def test_fp32_greedy_tokens_equal_pytorch(family: str, tiny_checkpoints: dict[str, Path],
                                           converted: dict[tuple[str, str], Path]) -> None:
     ckpt = tiny_checkpoints[family]
@@ -53,7 +59,7 @@ def test_fp32_greedy_tokens_equal_pytorch(family: str, tiny_checkpoints: dict[st
         assert list(decoder.greedy(prompt, N_TOKENS)) == torch_greedy(ckpt, prompt, N_TOKENS)
 
 
-@pytest.mark.parametrize("family", ["qwen2", "llama"])
+@pytest.mark.parametrize("family", FAMILIES)
 def test_int4_agrees_with_pytorch_on_90_percent(family: str, tiny_checkpoints: dict[str, Path],
                                                 converted: dict[tuple[str, str], Path]) -> None:
     ckpt = tiny_checkpoints[family]
@@ -74,25 +80,30 @@ def test_int4_graph_uses_matmulnbits_everywhere(converted: dict[tuple[str, str],
     graph = onnx.load(str(converted[("qwen2", "int4")] / "model.onnx"), load_external_data=False).graph
     ops = [n.op_type for n in graph.node]
     assert "MatMul" not in ops
-    # per layer: qkv, o, gate_up (or gate+up), down; plus the lm_head
-    assert ops.count("MatMulNBits") >= 2 * 4 + 1
-    assert "GroupQueryAttention" in ops
-    nbits = next(n for n in graph.node if n.op_type == "MatMulNBits")
-    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in nbits.attribute}
-    assert attrs["bits"] == 4 and attrs["block_size"] == 128 and attrs["accuracy_level"] == 4
-    assert len(nbits.input) == 4  # zero points
+    # per layer: q/k/v as one, o, gate and up as one, down; plus the lm_head
+    assert ops.count("MatMulNBits") == 2 * 4 + 1
+    assert ops.count("GroupQueryAttention") == 2 and "GatherBlockQuantized" in ops
+    nbits = {n.name: {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+             for n in graph.node if n.op_type == "MatMulNBits"}
+    qkv = nbits["/layers.0/attn/qkv"]
+    assert (qkv["bits"], qkv["block_size"], qkv["accuracy_level"], qkv["N"]) == (4, 32, 4, 128 + 2 * 2 * 32)
+    assert nbits["/layers.0/mlp/gate_up"]["N"] == 2 * 256 and nbits["/lm_head"]["bits"] == 8
+    gqa = next(n for n in graph.node if n.op_type == "GroupQueryAttention")
+    assert {a.name: onnx.helper.get_attribute_value(a) for a in gqa.attribute}["do_rotary"] == 1
+    assert "logits" in {o.name for o in graph.output}
 
 
 def test_manifest_records_source_hashes_and_form(converted: dict[tuple[str, str], Path]) -> None:
     folder = converted[("llama", "int4")]
     manifest = read_manifest(folder)
     assert manifest.precision == "int4"
-    assert manifest.graph_form == GRAPH_GENAI_FUSED
+    assert manifest.graph_form == GRAPH_FORM
     assert manifest.providers == ["cpu"]
-    assert manifest.architecture["family"] == "llama"
-    assert manifest.quantization["bits"] == 4
+    assert manifest.architecture["family"] == "llama" and manifest.architecture["rope"] == "llama3"
+    assert manifest.quantization["block_size"] == 32 and manifest.quantization["lm_head_bits"] == 8
     assert manifest.generation["eos_token_ids"] == [1]
-    assert {"onnxruntime", "onnxruntime-genai", "transformers", "ponder"} <= set(manifest.tools)
+    assert {"onnxruntime", "onnx", "ponder"} <= set(manifest.tools)
+    assert not {"torch", "transformers", "onnxruntime-genai"} & set(manifest.tools)
     stats = json.loads(manifest.tools["conversion"])
     assert stats["convert_peak_rss"] > 0
     for name in ("model.onnx", "model.onnx.data", "tokenizer.json", "tokenizer_config.json", "config.json"):
@@ -101,28 +112,35 @@ def test_manifest_records_source_hashes_and_form(converted: dict[tuple[str, str]
         assert entry.sha256 == sha256_file(folder / name)
 
 
-def test_cancel_keeps_finished_stage_and_resume_skips_it(tiny_checkpoints: dict[str, Path]) -> None:
+def test_cancel_mid_conversion_installs_nothing_and_a_rerun_finishes(tiny_checkpoints: dict[str, Path]) -> None:
     cancel = CancelToken()
-    seen: list[Progress] = []
 
-    def cancel_at_quantize(p: Progress) -> None:
-        seen.append(p)
-        if p.stage == "quantize":
+    def cancel_at_first_layer(p: Progress) -> None:
+        if p.stage == "convert" and p.done == 1:
             cancel.cancel()
 
     with pytest.raises(Cancelled):
-        convert_checkpoint(tiny_checkpoints["qwen2"], "resumable", progress=cancel_at_quantize, cancel=cancel)
+        convert_checkpoint(tiny_checkpoints["qwen2"], "resumable", progress=cancel_at_first_layer, cancel=cancel)
     assert list_installed() == []
-    work = staging_dir() / "resumable"
-    assert (work / "convert" / ".done").is_file()
-    assert not (work / "quantize").exists()
-
-    stages: list[str] = []
-    model = convert_checkpoint(tiny_checkpoints["qwen2"], "resumable", progress=lambda p: stages.append(p.stage))
-    assert "convert" not in stages and "quantize" in stages
-    assert [m.name for m in list_installed()] == ["resumable"]
-    assert not work.exists()
+    assert not (staging_dir() / "resumable" / "convert").exists()
+    model = convert_checkpoint(tiny_checkpoints["qwen2"], "resumable")
+    assert [m.name for m in list_installed()] == ["resumable"] and not (staging_dir() / "resumable").exists()
     assert next(Decoder(model.path).greedy(prompts(tiny_checkpoints["qwen2"])[0], 1)) >= 0
+
+
+def test_a_finished_conversion_is_not_redone_after_an_interruption(tiny_checkpoints: dict[str, Path]) -> None:
+    cancel = CancelToken()
+
+    def cancel_when_converted(p: Progress) -> None:
+        if p.message == "Converted":
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        convert_checkpoint(tiny_checkpoints["llama"], "kept", progress=cancel_when_converted, cancel=cancel)
+    assert (staging_dir() / "kept" / "convert" / ".done").is_file() and list_installed() == []
+    stages: list[str] = []
+    convert_checkpoint(tiny_checkpoints["llama"], "kept", progress=lambda p: stages.append(p.stage))
+    assert "convert" not in stages and [m.name for m in list_installed()] == ["kept"]
 
 
 def test_a_changed_source_restarts_the_stages(tiny_checkpoints: dict[str, Path], tmp_path: Path) -> None:
@@ -160,20 +178,66 @@ def test_inspect_refuses_bad_checkpoints(tiny_checkpoints: dict[str, Path], tmp_
         inspect_checkpoint(remote)
 
 
-def test_precision_and_provider_plans() -> None:
-    assert plan("int4", "cpu").export_precision == "fp32"
-    assert plan("int4", "cuda").export_precision == "fp16"
-    assert plan("fp16", "dml").quantize is False
+def test_precision_and_provider_options() -> None:
+    assert build_options("int4", "cpu").float_type == np.float32
+    assert build_options("int4", "cuda").float_type == np.float16
+    assert not build_options("fp16", "dml").quantized and not build_options("fp16", "dml").rope_in_attention
     with pytest.raises(ConversionError, match="fp16 is for GPU"):
-        plan("fp16", "cpu")
+        build_options("fp16", "cpu")
     with pytest.raises(ConversionError, match="Unknown provider"):
-        plan("int4", "tpu")
+        build_options("int4", "tpu")
 
 
 def test_failed_conversion_names_the_log_and_installs_nothing(tiny_checkpoints: dict[str, Path],
                                                               tmp_path: Path) -> None:
     broken = _copy_ckpt(tiny_checkpoints["qwen2"], tmp_path / "broken")
-    (broken / "model.safetensors").write_bytes(b"not a safetensors file")
-    with pytest.raises(ConversionError, match=r"convert\.log"):
+    data = bytearray((broken / "model.safetensors").read_bytes())
+    data[-64:] = np.full(16, np.nan, dtype=np.float32).tobytes()  # a damaged download: NaN weights
+    (broken / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ConversionError, match=r"contains NaN or infinite values.*convert\.log"):
         convert_checkpoint(broken, "broken")
     assert list_installed() == []
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_fp32_matches_pytorch_over_several_turns_through_the_app_session(
+        family: str, tiny_checkpoints: dict[str, Path], converted: dict[tuple[str, str], Path]) -> None:
+    """Three turns in one conversation, each continuing the cached sequence in prefill chunks shorter than a turn
+    (KVSession, the session the app runs): every greedy token equals PyTorch's on the whole conversation so far."""
+    ckpt = tiny_checkpoints[family]
+    turns = prompts(ckpt)[:3]
+    session = KVSession(converted[(family, "fp32")], provider="cpu", context=512)
+    history: list[int] = []
+    for turn in turns:
+        new = turn if not history else turn[1:]  # later turns: no second begin-of-sentence token
+        logits = session.extend(new, chunk=7)
+        history += new
+        ours: list[int] = []
+        for _ in range(12):
+            token = int(np.argmax(logits))
+            ours.append(token)
+            logits = session.extend([token])
+        assert ours == torch_greedy(ckpt, history, 12), f"{family}, turn at {len(history)} tokens"
+        history += ours
+
+
+def test_fp32_logits_match_the_onnxruntime_genai_model_builder(tiny_checkpoints: dict[str, Path],
+                                                               converted: dict[tuple[str, str], Path],
+                                                               tmp_path: Path) -> None:
+    """The graph the app used to get from onnxruntime-genai's model builder (a test-only reference now) and ours
+    compute the same logits: both are fp32 with the same fused operators, so they may differ only by float
+    rounding in a different order of operations (1e-4 on logits of magnitude ~10)."""
+    from onnxruntime_genai.models import builder  # a dev dependency (pyproject's dev extra), never the app's
+
+    ckpt = tiny_checkpoints["qwen2"]
+    builder.create_model(None, str(ckpt), str(tmp_path), "fp32", "cpu", str(tmp_path / "cache"), hf_remote=False,
+                         hf_token="false", prune_lm_head=True)
+    theirs, ours = Decoder(tmp_path), Decoder(converted[("qwen2", "fp32")])
+    for prompt in prompts(ckpt):
+        theirs.reset()
+        ours.reset()
+        a, b = theirs.step(prompt), ours.step(prompt)
+        assert float(np.abs(a - b).max()) < 1e-4 * max(1.0, float(np.abs(a).max()))
+        for token in prompt[:4]:
+            a, b = theirs.step([token]), ours.step([token])
+            assert float(np.abs(a - b).max()) < 1e-4 * max(1.0, float(np.abs(a).max()))
