@@ -198,4 +198,5 @@ def find_entry(model: str, catalog: list[CatalogEntry] | None = None) -> Catalog
         if key in (entry.id.lower(), entry.repo_id.lower(), entry.name.lower()):
             return entry
     known = ", ".join(e.id for e in catalog)
-    raise CatalogError(f"Unknown model {model!r}.", f"Choose one of: {known}; or use 'ponder convert PATH'.")
+    raise CatalogError(f"Unknown model {model!r}.", f"Choose one of: {known}; a Hugging Face repository as "
+                       "owner/name; or use 'ponder convert PATH'.")

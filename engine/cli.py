@@ -22,9 +22,9 @@ from engine.progress import Progress
 class ProgressPrinter:
     """Renders progress reports as one updating line on a terminal, or a line every few seconds otherwise."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self._stream = stream
-        self._tty = stream.isatty()
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr  # looked up now, not at import: redirections made since count
+        self._tty = self._stream.isatty()
         self._last = 0.0
         self._stage = ""
 

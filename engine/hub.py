@@ -112,19 +112,39 @@ def _resolve_token(token: str | bool | None) -> str | None:
     return token
 
 
-def plan_download(repo_id: str, revision: str = "main", *, endpoint: str | None = None,
-                  token: str | bool | None = None, subfolder: str | None = None,
-                  allow_patterns: Sequence[str] | None = None,
-                  cancel: CancelToken | None = None) -> tuple[str, list[RemoteFile], list[str]]:
-    """Ask the Hub what to fetch: (resolved commit sha, files to download, names skipped as unsafe types).
+@dataclass(frozen=True)
+class RepoInfo:
+    """What the Hub says of a repository at a revision: the commit, the files Ponder would fetch, the names it
+    skips, its licence (from the model card, "" when none is declared) and whether it is gated."""
 
-    ``subfolder`` keeps only files under that folder; ``allow_patterns`` (globs on the full name) keeps only
-    matching files. Every remote name is checked: one hostile name fails the whole plan with UnsafeNameError.
-    """
+    repo_id: str
+    commit: str
+    files: list[RemoteFile]
+    skipped: list[str]
+    license: str
+    gated: bool
+
+
+def check_repo_id(repo_id: str) -> str:
+    """A Hub repository id ``owner/name`` from outside, checked; UnsafeNameError naming it otherwise."""
     try:
         validate_repo_id(repo_id)
     except HFValidationError as err:
         raise UnsafeNameError(f"Invalid repository id {repo_id!r}.", "Use the form 'owner/name'.") from err
+    if repo_id.count("/") != 1:
+        raise UnsafeNameError(f"Invalid repository id {repo_id!r}.", "Use the form 'owner/name'.")
+    return repo_id
+
+
+def repo_info(repo_id: str, revision: str = "main", *, endpoint: str | None = None,
+              token: str | bool | None = None, subfolder: str | None = None,
+              allow_patterns: Sequence[str] | None = None, cancel: CancelToken | None = None) -> RepoInfo:
+    """Ask the Hub about a repository and what to fetch from it.
+
+    ``subfolder`` keeps only files under that folder; ``allow_patterns`` (globs on the full name) keeps only
+    matching files. Every remote name is checked: one hostile name fails the whole plan with UnsafeNameError.
+    """
+    check_repo_id(repo_id)
     ep = hub_endpoint(endpoint)
     _check_online(repo_id, ep)
     info = fetch_model_info(repo_id, revision, ep, _resolve_token(token), cancel or CancelToken(),
@@ -155,7 +175,28 @@ def plan_download(repo_id: str, revision: str = "main", *, endpoint: str | None 
         lfs = sib.lfs
         files.append(RemoteFile(name, int(size), lfs.sha256.lower() if lfs else None,
                                 None if lfs or not sib.blob_id else sib.blob_id.lower()))
-    return commit, files, skipped
+    return RepoInfo(repo_id, commit, files, skipped, _license(info), bool(getattr(info, "gated", False)))
+
+
+def _license(info: Any) -> str:
+    card = getattr(info, "card_data", None)
+    value = card.get("license") if card is not None and hasattr(card, "get") else None
+    if isinstance(value, str) and value:
+        return value
+    for tag in getattr(info, "tags", None) or []:
+        if isinstance(tag, str) and tag.startswith("license:"):
+            return tag.split(":", 1)[1]
+    return ""
+
+
+def plan_download(repo_id: str, revision: str = "main", *, endpoint: str | None = None,
+                  token: str | bool | None = None, subfolder: str | None = None,
+                  allow_patterns: Sequence[str] | None = None,
+                  cancel: CancelToken | None = None) -> tuple[str, list[RemoteFile], list[str]]:
+    """Ask the Hub what to fetch: (resolved commit sha, files to download, names skipped as unsafe types)."""
+    info = repo_info(repo_id, revision, endpoint=endpoint, token=token, subfolder=subfolder,
+                     allow_patterns=allow_patterns, cancel=cancel)
+    return info.commit, info.files, info.skipped
 
 
 def _size_of(path: Path) -> int:

@@ -1,21 +1,45 @@
-"""``pull``: from a catalog name to an installed model — download (verified), then convert, or install an
-official prebuilt ONNX build when the catalog lists one."""
+"""``pull``: from a catalog name or any Hub repository to an installed model — download (verified), then convert,
+or install an official prebuilt ONNX build when the catalog lists one.
+
+A Hub repository (``owner/name`` or ``owner/name@revision``) of a supported architecture is checked before its
+weights are fetched: its config.json comes first (the architecture is refused with the reason, or its shape gives
+the sizes), then the disk and memory the download, the conversion and running it need, and only then the weights.
+"""
 
 from __future__ import annotations
 
+import re
 import shutil
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from engine.cancel import CancelToken
-from engine.catalog import CatalogEntry, find_entry
+from engine.catalog import (
+    Architecture,
+    CatalogEntry,
+    ConversionNeeds,
+    conversion_needs,
+    estimate_ram_bytes,
+    find_entry,
+)
 from engine.convert.manifest import GRAPH_GENAI_FUSED, Manifest, hash_folder, tool_versions, write_manifest
-from engine.convert.pipeline import CARRIED_FILES, convert_checkpoint, generation_facts
-from engine.errors import ConversionError, StoreError
-from engine.hub import Snapshot, download_snapshot
-from engine.paths import check_model_name
-from engine.progress import Progress, ProgressCallback, ignore_progress
+from engine.convert.pipeline import (
+    CARRIED_FILES,
+    convert_checkpoint,
+    generation_facts,
+    read_checkpoint_json,
+    spec_architecture,
+)
+from engine.convert.rope import check_rope
+from engine.convert.spec import read_spec
+from engine.errors import CatalogError, ConversionError, DiskSpaceError, StoreError, UnsafeNameError
+from engine.hub import Snapshot, check_repo_id, download_snapshot, repo_info
+from engine.paths import check_model_name, downloads_dir
+from engine.progress import Progress, ProgressCallback, format_bytes, ignore_progress
 from engine.store import InstalledModel, get_installed, install, staging_dir
+from engine.verify import read_json
 
 PREBUILT_FILES = ("model.onnx", "model.onnx.data", "genai_config.json", *CARRIED_FILES)
 
@@ -26,16 +50,138 @@ def default_name(entry: CatalogEntry, precision: str, provider: str) -> str:
     return check_model_name(f"{entry.id}-{precision}{suffix}")
 
 
+_REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class HubModel:
+    """A Hub repository Ponder can convert, described before its weights are downloaded."""
+
+    repo_id: str
+    revision: str
+    commit: str
+    license: str
+    download_bytes: int
+    architecture: Architecture
+    params: int
+    conversion: ConversionNeeds
+    run_ram_bytes: int
+    sampling: dict[str, Any]
+
+    def summary(self, precision: str = "int4") -> str:
+        """One line for a person: what it is, its licence, and what it needs."""
+        a = self.architecture
+        size = f"{self.params / 1e9:.1f}B" if self.params >= 1e8 else f"{self.params / 1e6:.1f}M"
+        return (f"{self.repo_id}@{self.commit[:12]}: {a.family}, {size} parameters, "
+                f"licence {self.license or 'not declared'}; download {format_bytes(self.download_bytes)}, "
+                f"{format_bytes(self.conversion.disk_bytes)} on disk at {precision}, "
+                f"{format_bytes(self.conversion.ram_bytes)} memory to convert, "
+                f"{format_bytes(self.run_ram_bytes)} to run")
+
+
+def parse_repo_ref(text: str) -> tuple[str, str]:
+    """``owner/name[@revision]`` from outside as (repo_id, revision); UnsafeNameError when it is not one."""
+    repo_id, _, revision = text.strip().partition("@")
+    check_repo_id(repo_id)
+    revision = revision or "main"
+    if not _REVISION.match(revision) or ".." in revision:
+        raise UnsafeNameError(f"Invalid revision {revision!r}.", "Use a branch, a tag or a commit hash.")
+    return repo_id, revision
+
+
+def looks_like_repo(text: str) -> bool:
+    """True for text of the form ``owner/name`` (with an optional ``@revision``), the way a Hub id is typed."""
+    return "/" in text.partition("@")[0]
+
+
+def describe_hub_model(ref: str, *, precision: str = "int4", endpoint: str | None = None,
+                       token: str | bool | None = None, cancel: CancelToken | None = None) -> HubModel:
+    """What a Hub repository is and needs, from its file list and config.json (downloaded alone, a few KB).
+
+    Raises UnsafeNameError for a hostile id, DownloadError when the Hub cannot be asked, ConversionError when the
+    architecture is not one Ponder converts (before any weight is downloaded).
+    """
+    repo_id, revision = parse_repo_ref(ref)
+    info = repo_info(repo_id, revision, endpoint=endpoint, token=token, cancel=cancel)
+    names = {f.name for f in info.files}
+    if "config.json" not in names:
+        raise ConversionError(f"{repo_id} has no config.json: it is not a Hugging Face model checkpoint.",
+                              "Choose a repository with config.json and *.safetensors weights.")
+    weights = [f for f in info.files if f.name.endswith(".safetensors") and "/" not in f.name]
+    if not weights:
+        hint = ("It only has PyTorch pickles (.bin), which Ponder does not load."
+                if any(n.endswith(".bin") for n in info.skipped) else "Choose a repository with safetensors.")
+        raise ConversionError(f"{repo_id} has no *.safetensors weights at its top level.", hint)
+    head = download_snapshot(repo_id, info.commit, endpoint=endpoint, token=token,
+                             allow_patterns=["config.json", "generation_config.json"], cancel=cancel)
+    spec = read_spec(read_checkpoint_json(head.path / "config.json"))
+    check_rope(spec)
+    arch = spec_architecture(spec)
+    gen = read_json(head.path / "generation_config.json") or {}
+    sampling = {k: gen[k] for k in ("temperature", "top_p", "top_k") if isinstance(gen, dict) and k in gen}
+    return HubModel(repo_id=repo_id, revision=revision, commit=info.commit, license=info.license,
+                    download_bytes=sum(f.size for f in info.files), architecture=arch,
+                    params=arch.total_params(), conversion=conversion_needs(arch, precision),
+                    run_ram_bytes=estimate_ram_bytes(arch, precision), sampling=sampling)
+
+
+def hub_model_name(repo_id: str, precision: str, provider: str) -> str:
+    """The installed name of a Hub repository's conversion, e.g. ``qwen3-4b-int4``."""
+    base = re.sub(r"[^a-z0-9._-]+", "-", repo_id.split("/", 1)[1].lower()).strip("-.") or "model"
+    suffix = "" if provider == "cpu" else f"-{provider}"
+    return check_model_name(f"{base[:100]}-{precision}{suffix}")
+
+
+def _check_room(model: HubModel) -> None:
+    """Refuse before downloading when the download and the converted model will not fit on the disk."""
+    need = model.download_bytes + model.conversion.disk_bytes
+    free = shutil.disk_usage(downloads_dir()).free
+    if free < need:
+        raise DiskSpaceError(f"{model.repo_id} needs about {format_bytes(need)} free (download "
+                             f"{format_bytes(model.download_bytes)} plus the converted model); "
+                             f"{format_bytes(free)} is free.", "Free some disk space, then try again.")
+
+
+def pull_hub(ref: str, *, precision: str = "int4", provider: str = "cpu", name: str | None = None,
+             endpoint: str | None = None, token: str | bool | None = None, keep_download: bool = False,
+             progress: ProgressCallback = ignore_progress, cancel: CancelToken | None = None) -> InstalledModel:
+    """Download and convert any Hub repository of a supported architecture (see the module docstring)."""
+    repo_id, _ = parse_repo_ref(ref)
+    name = name or hub_model_name(repo_id, precision, provider)
+    try:
+        return get_installed(name)
+    except StoreError:
+        pass
+    model = describe_hub_model(ref, precision=precision, endpoint=endpoint, token=token, cancel=cancel)
+    progress(Progress(stage="check", done=1, total=1, unit="steps", message=model.summary(precision)))
+    _check_room(model)
+    snap = download_snapshot(model.repo_id, model.commit, endpoint=endpoint, token=token, progress=progress,
+                             cancel=cancel)
+    source = {"repo_id": model.repo_id, "revision": model.revision, "commit": snap.commit, "license": model.license}
+    installed = convert_checkpoint(snap.path, name, precision=precision, provider=provider, source=source,
+                                   sampling=model.sampling or None, progress=progress, cancel=cancel)
+    if not keep_download:
+        shutil.rmtree(snap.path, ignore_errors=True)
+    return installed
+
+
 def pull(model: str, *, precision: str = "int4", provider: str = "cpu", name: str | None = None,
          prebuilt: bool = True, endpoint: str | None = None, token: str | bool | None = None,
          keep_download: bool = False, progress: ProgressCallback = ignore_progress,
          cancel: CancelToken | None = None) -> InstalledModel:
-    """Download and install a catalog model; returns the installed model (at once if it is already there).
+    """Download and install a catalog model, or any Hub repository (``owner/name[@revision]``) that is not in
+    the catalog; returns the installed model (at once if it is already there).
 
     With ``prebuilt`` and an official ONNX build listed for this precision and provider, that build is downloaded
     instead of the checkpoint and no conversion runs.
     """
-    entry = find_entry(model)
+    try:
+        entry = find_entry(model)
+    except CatalogError:
+        if not looks_like_repo(model):
+            raise
+        return pull_hub(model, precision=precision, provider=provider, name=name, endpoint=endpoint, token=token,
+                        keep_download=keep_download, progress=progress, cancel=cancel)
     name = name or default_name(entry, precision, provider)
     try:
         return get_installed(name)

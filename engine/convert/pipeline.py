@@ -52,12 +52,15 @@ class Checkpoint:
     @property
     def architecture(self) -> Architecture:
         """Shape facts for size estimates and the manifest."""
-        s = self.spec
-        return Architecture(
-            family=s.family, hidden_size=s.hidden, intermediate_size=s.intermediate, num_layers=s.layers,
-            num_heads=s.heads, num_kv_heads=s.kv_heads, vocab_size=s.vocab, context_length=s.context,
-            tie_word_embeddings=s.tie_embeddings,
-            explicit_head_dim=s.head_dim if s.head_dim != s.hidden // s.heads else 0)
+        return spec_architecture(self.spec)
+
+
+def spec_architecture(s: ModelSpec) -> Architecture:
+    """The catalog's shape facts of a checkpoint's spec (what sizes and fit estimates use)."""
+    return Architecture(family=s.family, hidden_size=s.hidden, intermediate_size=s.intermediate,
+                        num_layers=s.layers, num_heads=s.heads, num_kv_heads=s.kv_heads, vocab_size=s.vocab,
+                        context_length=s.context, tie_word_embeddings=s.tie_embeddings,
+                        explicit_head_dim=s.head_dim if s.head_dim != s.hidden // s.heads else 0)
 
 
 def read_checkpoint_json(path: Path) -> dict[str, Any]:

@@ -4,6 +4,7 @@ Llama 3 with its rope scaling, Qwen3), int4 agreement, the graph's form, staging
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -241,3 +242,52 @@ def test_fp32_logits_match_the_onnxruntime_genai_model_builder(tiny_checkpoints:
         for token in prompt[:4]:
             a, b = theirs.step([token]), ours.step([token])
             assert float(np.abs(a - b).max()) < 1e-4 * max(1.0, float(np.abs(a).max()))
+
+
+@pytest.mark.parametrize("provider", ["cuda", "dml"])
+def test_gpu_graph_forms_compute_the_same_logits(provider: str, tiny_checkpoints: dict[str, Path],
+                                                  converted: dict[tuple[str, str], Path], tmp_path: Path) -> None:
+    """The CUDA form (float16 activations and caches) and the DirectML form (float16, rotary embedding outside
+    attention, positions computed from the mask) run here on the CPU provider, which has the same contrib ops:
+    greedy tokens equal the fp32 graph's and logits stay within float16 rounding."""
+    from engine.convert.decoder_graph import DecoderWriter
+    from engine.convert.options import BuildOptions
+    from engine.convert.safetensors_io import CheckpointTensors
+    from engine.convert.spec import read_spec
+
+    ckpt = tiny_checkpoints["qwen3"]
+    spec = read_spec(json.loads((ckpt / "config.json").read_text()))
+    DecoderWriter(spec, CheckpointTensors(ckpt), tmp_path, BuildOptions(precision="fp16", provider=provider)).build()
+    graph = onnx.load(str(tmp_path / "model.onnx"), load_external_data=False).graph
+    assert ("RotaryEmbedding" in {n.op_type for n in graph.node}) == (provider == "dml")
+    assert graph.input[2].type.tensor_type.elem_type == onnx.TensorProto.FLOAT16
+    ours, reference = Decoder(tmp_path), Decoder(converted[("qwen3", "fp32")])
+    for prompt in prompts(ckpt)[:3]:
+        ours.reset()
+        reference.reset()
+        a, b = ours.step(prompt), reference.step(prompt)
+        assert float(np.abs(a - b).max()) < 0.02 * max(1.0, float(np.abs(b).max()))
+        assert list(ours.greedy([int(np.argmax(a))], 8)) == list(reference.greedy([int(np.argmax(b))], 8))
+
+
+def test_yarn_rope_scaling_matches_pytorch_beyond_the_original_context(tmp_path: Path) -> None:
+    """Qwen2.5 and Qwen3 stretch their context with YaRN (DeepSeek-R1-0528-Qwen3-8B ships it on): positions past
+    the original context rotate as transformers rotates them."""
+    from engine.convert.decoder_graph import DecoderWriter
+    from engine.convert.options import BuildOptions
+    from engine.convert.safetensors_io import CheckpointTensors
+    from engine.convert.spec import read_spec
+    from tests.fixtures.checkpoints import TINY_QWEN3, build_checkpoint
+
+    yarn = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 128}
+    ckpt = build_checkpoint(tmp_path / "ckpt", replace(TINY_QWEN3, rope_scaling=yarn), dtype=torch.float32)
+    out = tmp_path / "onnx"
+    out.mkdir()
+    spec = read_spec(json.loads((ckpt / "config.json").read_text()))
+    DecoderWriter(spec, CheckpointTensors(ckpt), out, BuildOptions(precision="fp32")).build()
+    model = AutoModelForCausalLM.from_pretrained(ckpt, dtype=torch.float32)
+    prompt = [int(t) for t in np.random.default_rng(3).integers(5, 300, size=200)]
+    with torch.no_grad():
+        expected = model(torch.tensor([prompt])).logits[0, -1].numpy()
+    got = Decoder(out).step(prompt)
+    assert float(np.abs(got - expected).max()) < 1e-4
