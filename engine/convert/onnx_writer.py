@@ -129,9 +129,9 @@ class Graph:
         """Declare a graph output."""
         self.outputs.append(helper.make_tensor_value_info(name, elem, list(shape)))
 
-    def save(self, folder: Path, *, producer: str, metadata: dict[str, str]) -> Path:
-        """Write ``model.onnx`` next to the data file (opset 21 plus com.microsoft 1)."""
-        graph = helper.make_graph(self.nodes, "ponder_decoder", self.inputs, self.outputs,
+    def save(self, folder: Path, *, producer: str, metadata: dict[str, str], name: str = "ponder_decoder") -> Path:
+        """Write ``model.onnx`` next to the data file (opset 21 plus com.microsoft 1); ``name`` names the graph."""
+        graph = helper.make_graph(self.nodes, name, self.inputs, self.outputs,
                                   initializer=self._constants + self.data.initializers)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid(_MS, 1)],
                                   producer_name=producer)

@@ -150,15 +150,16 @@ def generation_facts(folder: Path, sampling: dict[str, Any] | None = None) -> di
 def convert_checkpoint(src: Path, name: str, *, precision: str = "int4", provider: str = "cpu",
                        source: dict[str, Any] | None = None, sampling: dict[str, Any] | None = None,
                        replace: bool = False, progress: ProgressCallback = ignore_progress,
-                       cancel: CancelToken | None = None) -> InstalledModel:
+                       cancel: CancelToken | None = None, options: BuildOptions | None = None) -> InstalledModel:
     """Convert the checkpoint at ``src`` and install it as ``name``; resumable, cancellable, atomic.
 
     The graph is written by Ponder's own converter (engine.convert.decoder_graph) in a worker process that reads
-    one weight at a time, so memory stays bounded whatever the model's size.
+    one weight at a time, so memory stays bounded whatever the model's size. ``options`` (benchmarks) replaces the
+    defaults for ``precision`` and ``provider``.
     """
     check_model_name(name)
     ckpt = inspect_checkpoint(src)
-    options = build_options(precision, provider)
+    options = options or build_options(precision, provider)
     work = staging_dir() / name
     job = _fingerprint(ckpt, options)
     job_file = work / "job.json"

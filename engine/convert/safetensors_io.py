@@ -132,7 +132,8 @@ class CheckpointTensors:
                                   "It does not match its config.json; download it again or choose another.") from None
 
     def read(self, name: str, rows: slice | None = None) -> np.ndarray:
-        """The tensor (or ``rows`` of its first dimension) as a fresh fp32 array (other dtypes as they are)."""
+        """The tensor (or ``rows`` of its first dimension) as a fresh fp32 array (other dtypes as they are).
+        ConversionError when a float weight is NaN or infinite (a damaged download or checkpoint)."""
         info = self.info(name)
         dtype, itemsize = _DTYPES[info.dtype]
         row_elems = int(np.prod(info.shape[1:], dtype=np.int64)) if len(info.shape) > 1 else 1
@@ -143,11 +144,16 @@ class CheckpointTensors:
         if values.size != count:
             raise _bad(info.file, f"tensor {name!r} is cut short")
         shape = ((max(0, last - first), *info.shape[1:]) if info.shape else ())
+        if info.dtype not in FLOAT_DTYPES:
+            return values.reshape(shape)
         if info.dtype == "BF16":
-            return (values.astype(np.uint32) << 16).view(np.float32).reshape(shape)
-        if info.dtype in FLOAT_DTYPES:
-            return values.astype(np.float32, copy=False).reshape(shape)
-        return values.reshape(shape)
+            floats = (values.astype(np.uint32) << 16).view(np.float32)
+        else:
+            floats = values.astype(np.float32, copy=False)
+        if not np.isfinite(floats).all():
+            raise ConversionError(f"Tensor {name} contains NaN or infinite values.",
+                                  "The checkpoint is damaged; download it again.")
+        return floats.reshape(shape)
 
     def row_blocks(self, name: str, max_bytes: int) -> Iterator[tuple[int, np.ndarray]]:
         """The tensor in blocks of whole rows of at most ``max_bytes`` as fp32: ``(first_row, block)``."""

@@ -37,6 +37,7 @@ import numpy as np
 
 from engine.convert.manifest import tool_versions
 from engine.convert.pipeline import read_checkpoint_json
+from engine.documents.encoder_graph import ENCODER_MODEL_TYPES, encoder_hidden_size, inline_weights, write_encoder
 from engine.errors import ConversionError, StoreError
 from engine.paths import ponder_home
 from engine.verify import write_json_atomic
@@ -52,7 +53,7 @@ CONFIG_FILE = "embedder.json"
 # export retrieves the same recall@5 (en 0.833, zh 0.600) with MRR 0.655 vs 0.676 and indexes 1.8x faster, so
 # retrieval, not the cosine, sets the bar; 0.97 still rejects a broken quantization.
 MIN_INT8_COSINE = 0.97
-SUPPORTED_MODEL_TYPES = ("bert", "xlm-roberta", "roberta", "mpnet", "distilbert", "electra")
+SUPPORTED_MODEL_TYPES = ENCODER_MODEL_TYPES  # what engine.documents.encoder_graph writes
 _PROBE = (
     "The quick brown fox jumps over the lazy dog.",
     "How do I reset my password?",
@@ -98,7 +99,7 @@ def inspect_embedder_checkpoint(src: Path) -> dict[str, Any]:
 
 def _max_seq_length(src: Path, config: dict[str, Any]) -> int:
     limits = [int(config.get("max_position_embeddings", 512))]
-    if config.get("model_type") in ("roberta", "xlm-roberta"):
+    if config.get("model_type") in ("roberta", "xlm-roberta", "mpnet"):
         limits[0] -= 2  # positions start after the padding index
     st = src / "sentence_bert_config.json"
     st_length = read_checkpoint_json(st).get("max_seq_length") if st.is_file() else None
@@ -124,18 +125,11 @@ def _pooling_mode(src: Path) -> str:
 
 
 def _export_fp32(src: Path, out_dir: Path) -> Path:
-    """Export with optimum-onnx; the weights are loaded from safetensors only (no pickle, no remote code)."""
-    import torch
-    from optimum.exporters.onnx import onnx_export_from_model
-    from transformers import AutoModel
-
-    model = AutoModel.from_pretrained(src, use_safetensors=True, trust_remote_code=False, local_files_only=True,
-                                      dtype=torch.float32)
-    model.eval()
-    onnx_export_from_model(model, out_dir, task="feature-extraction", do_validation=False)
-    exported = out_dir / MODEL_FILE
-    if not exported.is_file():
-        raise ConversionError("The ONNX exporter produced no model.onnx.", "Report this with the checkpoint's name.")
+    """Write the fp32 encoder graph from the safetensors (no PyTorch, no pickle, no remote code): one model.onnx."""
+    config = read_checkpoint_json(src / "config.json")
+    exported = inline_weights(write_encoder(src, out_dir, config))
+    if exported.name != MODEL_FILE or not exported.is_file():
+        raise ConversionError("The encoder writer produced no model.onnx.", "Report this with the checkpoint's name.")
     return exported
 
 
@@ -172,7 +166,7 @@ def export_embedder(src: Path, dest: Path, *, quantize: bool = True, query_prefi
         meta: dict[str, Any] = {
             "source": {"path": str(src.resolve()), "name_or_path": config.get("_name_or_path", src.name),
                        "model_type": config.get("model_type")},
-            "dims": int(config["hidden_size"]),
+            "dims": encoder_hidden_size(config),
             "max_seq_length": max_len,
             "pooling": pooling,
             "normalize": True,

@@ -57,7 +57,8 @@ def test_metadata(embedder_dir: Path) -> None:
     assert meta["dims"] == 384 and meta["max_seq_length"] == 256
     assert meta["pooling"] == "mean" and meta["normalize"] is True
     assert meta["precision"] in ("int8", "fp32")
-    assert {"onnxruntime", "optimum-onnx", "transformers"} <= set(meta["tools"])
+    assert {"onnxruntime", "onnx"} <= set(meta["tools"])
+    assert not {"optimum-onnx", "transformers", "torch"} & set(meta["tools"])  # written by Ponder itself
     assert sorted(p.name for p in embedder_dir.iterdir()) == ["embedder.json", "model.onnx", "tokenizer.json"]
     print(f"\nexport: {meta['export_seconds']} s, kept {meta['precision']}, "
           f"int8 min cosine vs fp32 {meta['min_cosine_vs_fp32']}")
