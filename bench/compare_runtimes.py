@@ -89,8 +89,9 @@ def bench_llama(gguf: Path, contexts: list[int], decode: int, threads: int, seed
             "peak_rss_bytes": _peak_rss_bytes(), "results": results}
 
 
-def bench_genai(model_dir: Path, contexts: list[int], decode: int, threads: int, seed: int) -> dict[str, Any]:
-    """onnxruntime-genai's own Generator; greedy search."""
+def bench_genai(model_dir: Path, contexts: list[int], decode: int, threads: int, seed: int,
+                provider: str = "cpu") -> dict[str, Any]:
+    """onnxruntime-genai's own Generator; greedy search (``provider`` "cpu" or "cuda")."""
     import numpy as np
     import onnxruntime_genai as og
 
@@ -98,6 +99,8 @@ def bench_genai(model_dir: Path, contexts: list[int], decode: int, threads: int,
     t0 = time.perf_counter()
     config = og.Config(str(model_dir))
     config.clear_providers()  # CPU
+    if provider != "cpu":
+        config.append_provider(provider)
     config.overlay(json.dumps({
         "model": {"decoder": {"session_options": {"intra_op_num_threads": threads, "inter_op_num_threads": 1}}},
         "search": {"max_length": max_length, "do_sample": False, "past_present_share_buffer": True},

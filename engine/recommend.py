@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.catalog import CatalogEntry, Needs, estimate_disk_bytes, estimate_ram_bytes
+from engine.catalog import CatalogEntry, Needs, conversion_needs, estimate_disk_bytes, estimate_ram_bytes
 from engine.errors import CatalogError
 from engine.hardware import HardwareReport, fit
 
@@ -77,14 +77,19 @@ def provider_for(precision: str, report: HardwareReport) -> str | None:
 
 
 def fit_badge(entry: CatalogEntry, precision: str, report: HardwareReport) -> str:
-    """"fits", "slow" (only on the CPU, or tight) or "won't fit" for ``entry`` at ``precision`` on this computer.
+    """"fits", "slow" (only on the CPU, or tight) or "won't fit" for ``entry`` at ``precision`` on this computer:
+    running it, and converting it first when no prebuilt build is used.
 
     fp16 builds run only on CUDA or DirectML, so without such a GPU they "won't fit".
     """
-    if provider_for(precision, report) is None:
+    provider = provider_for(precision, report)
+    if provider is None:
         return WONT_FIT
     need = needs(entry, precision)
-    return fit(need.ram_bytes, need.vram_bytes, report)
+    ram = need.ram_bytes
+    if entry.prebuilt_for(precision, provider) is None:  # converted here first: that must fit too
+        ram = max(ram, conversion_needs(entry.architecture, precision).ram_bytes)
+    return fit(ram, need.vram_bytes, report)
 
 
 def cpu_core_scale(physical_cores: int) -> float:

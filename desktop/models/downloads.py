@@ -19,24 +19,31 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushBu
 
 from desktop.workers import BackgroundJobs, GeneratorWorker
 from engine.cancel import CancelToken
-from engine.catalog import find_entry
+from engine.catalog import CatalogEntry, find_entry
 from engine.convert.pipeline import convert_checkpoint
 from engine.errors import PonderError
 from engine.paths import downloads_dir, ponder_home
 from engine.progress import Progress, format_bytes, run_with_progress
-from engine.pull import default_name, pull
+from engine.pull import default_name, hub_model_name, parse_repo_ref, pull
 from engine.settings import Settings
 from engine.store import InstalledModel, get_installed, staging_dir
 from engine.verify import read_json, write_json_atomic
 
 PULLS_FILE = "pulls.json"
-STAGE_ORDER = ("download", "convert", "quantize", "install")
+
+
+def _entry(model: str) -> CatalogEntry | None:
+    try:
+        return find_entry(model)
+    except PonderError:
+        return None
 
 
 @dataclass(frozen=True)
 class JobSpec:
-    """What a job makes: ``kind`` "pull" (``model`` is a catalog id) or "convert" (``model`` is the installed name
-    and ``path`` the checkpoint folder)."""
+    """What a job makes: ``kind`` "pull" (``model`` is a catalog id, or a Hub repository ``owner/name[@rev]``
+    that is not in the catalog) or "convert" (``model`` is the installed name and ``path`` the checkpoint
+    folder)."""
 
     kind: str
     model: str
@@ -53,36 +60,37 @@ class JobSpec:
         """The name the model is installed under."""
         if self.kind == "convert":
             return self.model
-        return default_name(find_entry(self.model), self.precision, self.provider)
+        entry = _entry(self.model)
+        if entry is not None:
+            return default_name(entry, self.precision, self.provider)
+        return hub_model_name(parse_repo_ref(self.model)[0], self.precision, self.provider)
 
     def title(self) -> str:
-        """A short label: the catalog name, or the local folder's name."""
+        """A short label: the catalog name, the Hub repository, or the local folder's name."""
         if self.kind == "convert":
             return f"{self.model} ({Path(self.path).name})"
-        try:
-            return f"{find_entry(self.model).name} · {self.precision}"
-        except PonderError:
-            return f"{self.model} · {self.precision}"
+        entry = _entry(self.model)
+        return f"{entry.name if entry else self.model} · {self.precision}"
 
     def stages(self) -> tuple[str, ...]:
         """The stages this job goes through, in order."""
         if self.kind == "pull":
-            try:
-                if find_entry(self.model).prebuilt_for(self.precision, self.provider) is not None:
-                    return ("download", "install")
-            except PonderError:
-                pass
-        middle = ("convert", "quantize") if self.precision == "int4" else ("convert",)
-        return (*(("download",) if self.kind == "pull" else ()), *middle, "install")
+            entry = _entry(self.model)
+            if entry is not None and entry.prebuilt_for(self.precision, self.provider) is not None:
+                return ("download", "install")
+            return ("download", "convert", "install")
+        return ("convert", "install")
 
     def download_folders(self) -> set[str]:
         """Names of the folders under ``downloads_dir()`` this job downloads into (one per repository)."""
         if self.kind != "pull":
             return set()
-        try:
-            entry = find_entry(self.model)
-        except PonderError:
-            return set()
+        entry = _entry(self.model)
+        if entry is None:
+            try:
+                return {parse_repo_ref(self.model)[0].replace("/", "--")}
+            except PonderError:
+                return set()
         build = entry.prebuilt_for(self.precision, self.provider)
         return {(build.repo_id if build else entry.repo_id).replace("/", "--")}
 
@@ -302,8 +310,7 @@ class JobPanel(QFrame):
             self.job.start()
 
     def _stage_text(self, current: str | None) -> str:
-        names = {"download": self.tr("Download"), "convert": self.tr("Convert"), "quantize": self.tr("Quantize"),
-                 "install": self.tr("Install")}
+        names = {"download": self.tr("Download"), "convert": self.tr("Convert"), "install": self.tr("Install")}
         order = self._stage_order
         index = order.index(current) if current in order else -1
         parts = []

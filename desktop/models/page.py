@@ -31,15 +31,17 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.models.downloads import Job, JobPanel, JobSpec, load_pending
+from desktop.models.hub_add import HubAddBox
 from desktop.offline import offline_note
 from desktop.workers import BackgroundJobs, GeneratorWorker
-from engine.catalog import CatalogEntry, find_entry, load_catalog
+from engine.catalog import CatalogEntry, conversion_needs, find_entry, load_catalog
 from engine.convert.pipeline import inspect_checkpoint
 from engine.errors import PonderError
 from engine.hardware import HardwareReport, probe
 from engine.paths import check_model_name
 from engine.progress import format_bytes
-from engine.recommend import auto_provider, download_bytes, expected_decode_tokens_per_s, fit_badge
+from engine.pull import looks_like_repo
+from engine.recommend import auto_provider, download_bytes, expected_decode_tokens_per_s, fit_badge, needs
 from engine.settings import Settings, save_settings
 from engine.store import InstalledModel, delete, list_installed
 
@@ -108,9 +110,12 @@ class ModelsPage(QWidget):
         catalog_box, installed_box = QGroupBox(self.tr("Available models")), QGroupBox(self.tr("Installed models"))
         note = QLabel(self.tr("Speeds shown in tooltips are estimates for this computer."))
         note.setStyleSheet("color:gray")
+        self.hub_add = HubAddBox(jobs, lambda: self._report, lambda: self._settings().hub_endpoint or None)
+        self.hub_add.get_requested.connect(self.get)
         catalog_layout = QVBoxLayout(catalog_box)
         catalog_layout.addWidget(self.catalog_table)
         catalog_layout.addWidget(note)
+        catalog_layout.addWidget(self.hub_add)
         installed_layout = QVBoxLayout(installed_box)
         installed_layout.addWidget(self.installed_table)
         row = QHBoxLayout()
@@ -140,8 +145,9 @@ class ModelsPage(QWidget):
         return self._report
 
     def get(self, model_id: str, precision: str = "int4") -> None:
-        """Download and install catalog model ``model_id`` at ``precision``; returns at once (progress shows in the
-        Downloads box; ``model_installed`` is emitted at the end)."""
+        """Download and install catalog model ``model_id`` (or a Hub repository ``owner/name[@revision]``) at
+        ``precision``; returns at once (progress shows in the Downloads box; ``model_installed`` is emitted at the
+        end)."""
         note = offline_note()
         if note:
             self._show_status(note)
@@ -174,6 +180,7 @@ class ModelsPage(QWidget):
         note = offline_note()
         for panel in self.panels.values():
             panel.set_offline(note)
+        self.hub_add.refresh()
 
     # ----- jobs
     def _provider(self) -> str | None:
@@ -189,7 +196,8 @@ class ModelsPage(QWidget):
             self._show_status(self.tr("Waiting for the hardware check to choose where the model runs…"), error=False)
             return
         try:
-            model_id = find_entry(model, self._catalog).id if kind == "pull" else model
+            model_id = find_entry(model, self._catalog).id if kind == "pull" and not looks_like_repo(model) \
+                else model
         except PonderError as err:
             self._show_status(str(err))
             return
@@ -258,6 +266,15 @@ class ModelsPage(QWidget):
         self.status.setText(message)
         self.status.show()
 
+    def _needs_text(self, entry: CatalogEntry, provider: str | None) -> str:
+        need = needs(entry, "int4")
+        text = self.tr("int4: {0} on disk, {1} of memory to run").format(format_bytes(need.disk_bytes),
+                                                                        format_bytes(need.ram_bytes))
+        if provider is None or entry.prebuilt_for("int4", provider) is None:
+            convert = conversion_needs(entry.architecture, "int4")
+            text += self.tr("; converting it here needs {0} of memory").format(format_bytes(convert.ram_bytes))
+        return text
+
     # ----- catalog table
     def _build_catalog(self) -> None:
         """One row per catalog entry with its badges and Get button; :meth:`_fill_catalog` updates them."""
@@ -319,6 +336,7 @@ class ModelsPage(QWidget):
             size_item = self.catalog_table.item(row, 3)
             if size_item is not None:
                 size_item.setText(format_bytes(size))
+                size_item.setToolTip(self._needs_text(entry, provider))
             for precision in PRECISIONS:
                 self._set_badge(self.badges[(entry.id, precision)], entry, precision)
             button = self.get_buttons[entry.id]

@@ -304,3 +304,32 @@ def test_welcome_probes_by_itself(qtbot: Any, jobs: BackgroundJobs) -> None:
     qtbot.addWidget(page)
     qtbot.waitUntil(lambda: page.recommendation is not None, timeout=30_000)
     assert page.get_button.isEnabled() and page.recommendation is not None and page.recommendation.entry.reasoning
+
+
+def test_add_from_hugging_face_checks_then_gets_any_repo(qtbot: Any, tiny_checkpoints: dict[str, Path],
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         make_page: Callable[..., ModelsPage]) -> None:
+    root = tmp_path / "hub-repo"
+    shutil.copytree(tiny_checkpoints["qwen3"], root)
+    server = HubServer(root, "lab-org/Tiny-Thinker", license="apache-2.0").start()
+    real = json.loads(resource_path("catalog.json").read_text(encoding="utf-8"))
+    use_hub(server, monkeypatch, tmp_path / "catalog.json", real["models"])  # the repo is not in the catalog
+    try:
+        page = make_page()
+        box = page.hub_add
+        box.field.setText("not a repo")
+        box.check_button.click()
+        assert "owner/name" in box.result.text() and not box.get_button.isEnabled()
+        box.field.setText("lab-org/Tiny-Thinker")
+        box.check_button.click()
+        qtbot.waitUntil(lambda: box.model is not None, timeout=30_000)
+        text = box.result.text()
+        assert "qwen3" in text and "apache-2.0" in text and "converting needs" in text and "fits" in text
+        assert not server.resolve_requests("model.safetensors")  # only config.json so far
+        with qtbot.waitSignal(page.model_installed, timeout=TIMEOUT_MS) as installed:
+            box.get_button.click()
+        assert installed.args == ["tiny-thinker-int4"]
+        [model] = list_installed()
+        assert model.manifest.source["license"] == "apache-2.0" and model.manifest.architecture["family"] == "qwen3"
+    finally:
+        server.stop()
