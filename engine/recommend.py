@@ -6,8 +6,10 @@ providers that really start) and the catalog's sizes; nothing is loaded or measu
 Decode speed estimate (tokens/s). Decoding one token reads every weight once, so speed is memory bandwidth divided
 by the weights' size. We calibrate on our own measurement instead of guessing bandwidths:
 
-* CPU: ``28 tok/s × (1.70 GiB / weights) × cores(n)`` where 28 tok/s is DeepSeek-R1-Distill-Qwen-1.5B int4
-  (1.70 GiB of weights) measured on a 2-core AMD EPYC VM with AVX-512, and
+* CPU: ``28 tok/s × (0.95 GiB / weights) × cores(n)`` where 28 tok/s is DeepSeek-R1-Distill-Qwen-1.5B int4
+  measured on a 2-core AMD EPYC VM with AVX-512 (with the 1.70 GiB graph of the first converter; Ponder's own
+  converter's 0.95 GiB graph decodes at the same speed, 1.07x and 0.91x of it in two A/B runs on one VM:
+  bench/ab_graphs.py), and
   ``cores(n) = (min(n, 8) / 2) ** 0.75`` with ``n`` the physical cores: 1.0 at 2 cores, 1.68 at 4, 2.83 at 8 and
   no gain past 8 (more threads stop helping once memory bandwidth is saturated; the 0.75 exponent is those
   diminishing returns).
@@ -26,7 +28,7 @@ from engine.errors import CatalogError
 from engine.hardware import HardwareReport, fit
 
 #: Calibration: 1.5B int4 weights (bytes) and the decode speed measured with them on 2 physical cores.
-REFERENCE_WEIGHTS_BYTES = 1.70 * 2**30
+REFERENCE_WEIGHTS_BYTES = 0.95 * 2**30
 REFERENCE_TOKENS_PER_S = 28.0
 REFERENCE_CORES = 2
 MAX_USEFUL_CORES = 8

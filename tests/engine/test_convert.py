@@ -87,8 +87,8 @@ def test_int4_graph_uses_matmulnbits_everywhere(converted: dict[tuple[str, str],
     nbits = {n.name: {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
              for n in graph.node if n.op_type == "MatMulNBits"}
     qkv = nbits["/layers.0/attn/qkv"]
-    assert (qkv["bits"], qkv["block_size"], qkv["accuracy_level"], qkv["N"]) == (4, 32, 4, 128 + 2 * 2 * 32)
-    assert nbits["/layers.0/mlp/gate_up"]["N"] == 2 * 256 and nbits["/lm_head"]["bits"] == 8
+    assert (qkv["bits"], qkv["block_size"], qkv["accuracy_level"], qkv["N"]) == (4, 128, 4, 128 + 2 * 2 * 32)
+    assert nbits["/layers.0/mlp/gate_up"]["N"] == 2 * 256 and nbits["/lm_head"]["bits"] == 4
     gqa = next(n for n in graph.node if n.op_type == "GroupQueryAttention")
     assert {a.name: onnx.helper.get_attribute_value(a) for a in gqa.attribute}["do_rotary"] == 1
     assert "logits" in {o.name for o in graph.output}
@@ -101,7 +101,7 @@ def test_manifest_records_source_hashes_and_form(converted: dict[tuple[str, str]
     assert manifest.graph_form == GRAPH_FORM
     assert manifest.providers == ["cpu"]
     assert manifest.architecture["family"] == "llama" and manifest.architecture["rope"] == "llama3"
-    assert manifest.quantization["block_size"] == 32 and manifest.quantization["lm_head_bits"] == 8
+    assert manifest.quantization["block_size"] == 128 and manifest.quantization["lm_head_bits"] == 4
     assert manifest.generation["eos_token_ids"] == [1]
     assert {"onnxruntime", "onnx", "ponder"} <= set(manifest.tools)
     assert not {"torch", "transformers", "onnxruntime-genai"} & set(manifest.tools)
