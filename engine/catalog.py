@@ -146,6 +146,7 @@ class CatalogEntry:
     needs: dict[str, Needs]
     prebuilt: tuple[PrebuiltOnnx, ...] = field(default=())
     description: str = ""
+    build_note: str = ""  # why each provider gets the official prebuilt build or a conversion here (measured)
 
     def prebuilt_for(self, precision: str, provider: str) -> PrebuiltOnnx | None:
         """An official ONNX build for this precision and provider, if the catalog lists one."""
@@ -168,7 +169,7 @@ def _entry(raw: dict[str, Any]) -> CatalogEntry:
             id=raw["id"], name=raw["name"], repo_id=raw["repo_id"], revision=raw["revision"],
             license=raw["license"], params=int(raw["params"]), architecture=arch, reasoning=bool(raw["reasoning"]),
             download_bytes=int(raw["download_bytes"]), sampling=Sampling(**raw["sampling"]), needs=needs,
-            prebuilt=prebuilt, description=raw.get("description", ""),
+            prebuilt=prebuilt, description=raw.get("description", ""), build_note=raw.get("build_note", ""),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise CatalogError(f"Catalog entry {raw.get('id', '?')!r} is invalid: {err}.",

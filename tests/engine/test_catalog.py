@@ -53,11 +53,13 @@ def test_int4_disk_estimate_is_close_to_a_measured_conversion() -> None:
     assert abs(entry.needs["int4"].disk_bytes / 2**30 - 0.95) < 0.05
 
 
-def test_prebuilt_builds_are_listed_for_the_small_distill() -> None:
+def test_prebuilt_builds_are_used_where_measured_and_every_choice_says_why() -> None:
     entry = find_entry("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")
-    cpu = entry.prebuilt_for("int4", "cpu")
-    assert cpu is not None and cpu.repo_id == "onnxruntime/DeepSeek-R1-Distill-ONNX"
-    assert entry.prebuilt_for("fp16", "cpu") is None
+    gpu = entry.prebuilt_for("int4", "cuda")
+    assert gpu is not None and gpu.repo_id == "onnxruntime/DeepSeek-R1-Distill-ONNX"
+    assert entry.prebuilt_for("int4", "cpu") is None  # converted here: its block-32 form decodes slower on CPUs
+    for e in load_catalog():
+        assert "CPU:" in e.build_note and "CUDA/DirectML:" in e.build_note, e.id
 
 
 def test_unknown_and_damaged_catalogs_are_clear_errors(tmp_path: Path) -> None:

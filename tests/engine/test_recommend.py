@@ -125,8 +125,9 @@ def test_never_recommends_a_non_reasoning_model(catalog: list[CatalogEntry]) -> 
 
 def test_download_size_uses_the_prebuilt_build_when_there_is_one(catalog: list[CatalogEntry]) -> None:
     small, llama = by_id(catalog, FALLBACK_ID), by_id(catalog, "deepseek-r1-distill-llama-8b")
-    assert download_bytes(small, "int4", "cpu") < small.download_bytes
-    assert download_bytes(llama, "int4", "cpu") == llama.download_bytes
+    assert download_bytes(small, "int4", "cuda") < small.download_bytes  # the official GPU build
+    assert download_bytes(small, "int4", "cpu") == small.download_bytes  # the checkpoint, converted here
+    assert download_bytes(llama, "int4", "cuda") == llama.download_bytes
 
 
 def test_empty_catalog_is_an_error() -> None:
