@@ -283,7 +283,8 @@ class ModelsPage(QWidget):
             params = f"{entry.params / 1e9:.1f} B" if entry.params >= 1e8 else f"{entry.params / 1e6:.1f} M"
             for col, text in enumerate([entry.name, params, entry.license, ""]):
                 item = QTableWidgetItem(text)
-                item.setToolTip(entry.license if col == 2 else entry.description)
+                item.setToolTip(entry.license if col == 2 else "\n\n".join(
+                    t for t in (entry.description, entry.build_note) if t))
                 self.catalog_table.setItem(row, col, item)
             for col, precision in ((4, "int4"), (5, "fp16")):
                 badge = QLabel()

@@ -27,7 +27,7 @@ from engine.convert.safetensors_io import CheckpointTensors
 from engine.convert.spec import ModelSpec, check_tensors, read_spec
 from engine.errors import ConversionError, DiskSpaceError
 from engine.paths import check_model_name
-from engine.progress import Progress, ProgressCallback, ignore_progress
+from engine.progress import Progress, ProgressCallback, format_bytes, ignore_progress
 from engine.store import InstalledModel, install, staging_dir
 
 PROVIDERS = ("cpu", "cuda", "dml", "coreml")
@@ -167,7 +167,10 @@ def convert_checkpoint(src: Path, name: str, *, precision: str = "int4", provide
         shutil.rmtree(work)  # a different job left this: its stage does not apply
     work.mkdir(parents=True, exist_ok=True)
     job_file.write_text(json.dumps(job), encoding="utf-8")
-    check_resources(ckpt, options, work)
+    needs = check_resources(ckpt, options, work)
+    progress(Progress(stage="check", done=1, total=1, unit="steps", message=(
+        f"{ckpt.spec.hf_architecture}, {ckpt.architecture.total_params() / 1e9:.2f}B parameters: converting needs "
+        f"about {format_bytes(needs.ram_bytes)} of memory and {format_bytes(needs.disk_bytes)} of disk")))
     started = time.monotonic()
     graph_dir = work / "convert"
     marker = graph_dir / ".done"

@@ -275,7 +275,7 @@ def test_add_local_folder_converts_it(qtbot: Any, tiny_checkpoints: dict[str, Pa
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("my-local", True))
     with qtbot.waitSignal(page.model_installed, timeout=TIMEOUT_MS) as installed:
         page.add_folder_button.click()
-        assert page.panels["convert:my-local:int4:cpu"].job.spec.stages() == ("convert", "quantize", "install")
+        assert page.panels["convert:my-local:int4:cpu"].job.spec.stages() == ("convert", "install")
     assert installed.args == ["my-local"] and load_pending() == []
     assert list_installed()[0].manifest.source["local_path"] == str(tiny_checkpoints["qwen2"].resolve())
 

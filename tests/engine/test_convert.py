@@ -139,9 +139,10 @@ def test_a_finished_conversion_is_not_redone_after_an_interruption(tiny_checkpoi
     with pytest.raises(Cancelled):
         convert_checkpoint(tiny_checkpoints["llama"], "kept", progress=cancel_when_converted, cancel=cancel)
     assert (staging_dir() / "kept" / "convert" / ".done").is_file() and list_installed() == []
-    stages: list[str] = []
-    convert_checkpoint(tiny_checkpoints["llama"], "kept", progress=lambda p: stages.append(p.stage))
-    assert "convert" not in stages and [m.name for m in list_installed()] == ["kept"]
+    seen: list[Progress] = []
+    convert_checkpoint(tiny_checkpoints["llama"], "kept", progress=seen.append)
+    assert "convert" not in [p.stage for p in seen] and [m.name for m in list_installed()] == ["kept"]
+    assert "LlamaForCausalLM" in seen[0].message and "converting needs about" in seen[0].message  # said first
 
 
 def test_a_changed_source_restarts_the_stages(tiny_checkpoints: dict[str, Path], tmp_path: Path) -> None:
