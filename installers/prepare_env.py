@@ -1,13 +1,13 @@
 """Make the Python environment an installer variant is frozen from: Ponder's dependencies (requirements/constraints.txt
 pins), PyInstaller, and exactly one ONNX Runtime distribution -- the variant's.
 
-    python installers/prepare_env.py linux-x86_64 --venv build/venv-linux-x86_64 [--torch-index URL]
+    python installers/prepare_env.py linux-x86_64 --venv build/venv-linux-x86_64
 
-Runs with the Python that should be frozen (3.11+) on the variant's own OS. Steps: create the venv; install torch
-(CPU build; from --torch-index when given, e.g. https://download.pytorch.org/whl/cpu on Linux, where PyPI's
-default torch would pull in gigabytes of CUDA wheels); install ``.[installers]``; uninstall every ONNX Runtime and
-genai distribution that is not the variant's; install the variant's requirement file. installers/ponder.spec
-refuses to build from an environment with a different set.
+Runs with the Python that should be frozen (3.11+) on the variant's own OS. Steps: create the venv; install
+``.[installers]`` (the app's runtime dependencies, no dev extra: no torch, transformers or onnxruntime-genai, which
+only the tests use); uninstall every ONNX Runtime distribution that is not the variant's (and any onnxruntime-genai
+left in a reused venv); install the variant's requirement file. installers/ponder.spec refuses to build from an
+environment with a different ONNX Runtime set.
 """
 
 from __future__ import annotations
@@ -20,20 +20,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
-ORT_FAMILY = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-genai",
-              "onnxruntime-genai-cuda", "onnxruntime-genai-directml")
+ORT_DISTS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml")
+# No longer part of the app; uninstalled should a reused venv still hold them (they pin an ORT of their own).
+GENAI_DISTS = ("onnxruntime-genai", "onnxruntime-genai-cuda", "onnxruntime-genai-directml")
 
 
 def venv_python(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-
-
-def pin(name: str) -> str | None:
-    """The ``name==version`` line of requirements/constraints.txt, if pinned there."""
-    for line in CONSTRAINTS.read_text(encoding="utf-8").splitlines():
-        if line.split("==")[0].strip().lower() == name.lower():
-            return line.strip()
-    return None
 
 
 def run(*cmd: object) -> None:
@@ -46,7 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("variant", choices=sorted(variants))
     parser.add_argument("--venv", type=Path, help="default: build/venv-<variant>")
-    parser.add_argument("--torch-index", help="index URL for the CPU build of torch")
     args = parser.parse_args(argv)
     variant = variants[args.variant]
     venv = args.venv or ROOT / "build" / f"venv-{args.variant}"
@@ -55,15 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         run(sys.executable, "-m", "venv", venv)
     pip = [py, "-m", "pip"]
     run(*pip, "install", "-q", "--upgrade", "pip")
-    if args.torch_index:
-        run(*pip, "install", "-q", pin("torch") or "torch", "--index-url", args.torch_index)
     run(*pip, "install", "-q", "-c", CONSTRAINTS, "-e", ".[installers]")
-    wanted = {variant["onnxruntime"], variant["genai"]}
-    others = [d for d in ORT_FAMILY if d not in wanted]
+    others = [d for d in (*ORT_DISTS, *GENAI_DISTS) if d != variant["onnxruntime"]]
     run(*pip, "uninstall", "-y", "-q", *others)  # pip only warns about the ones that are not installed
     run(*pip, "install", "-q", "-c", CONSTRAINTS, "-r", ROOT / variant["requirements"])
-    run(py, "-c", "import onnxruntime as o, onnxruntime_genai as g; print('ONNX Runtime', o.__version__, "
-                  "o.get_available_providers(), '/ genai', g.__version__)")
+    run(py, "-c", "import onnxruntime as o; print('ONNX Runtime', o.__version__, o.get_available_providers())")
     print(f"ready: {venv} for {args.variant}")
     return 0
 

