@@ -30,7 +30,7 @@ from engine.privacy import QUIET_ENVIRONMENT
 from tests.fixtures.documents import markdown_file, text_pdf
 from tests.fixtures.embedder import embedder_dir
 from tests.fixtures.hub_server import HubServer, tiny_model_entry
-from tests.fixtures.nettrace import connections, left_the_machine, strace_command
+from tests.fixtures.nettrace import CI_MARKERS, connections, left_the_machine, strace_command
 
 __all__ = ["embedder_dir"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,9 +53,10 @@ time.sleep(float(sys.argv[1]))
 
 def clean_environment(home: Path, **extra: str) -> dict[str, str]:
     """This environment without the telemetry switches (the test process has them: it imported engine), so
-    the child must set them itself; a data folder of its own; no keyring (``ponder serve`` prints its key)."""
-    env = {k: v for k, v in os.environ.items() if k not in QUIET_ENVIRONMENT and k not in ("PONDER_OFFLINE",
-                                                                                          "HF_HUB_OFFLINE")}
+    the child must set them itself, and without the variables that tell ONNX Runtime it runs in CI (a person's
+    computer has none); a data folder of its own; no keyring (``ponder serve`` prints its key)."""
+    dropped = {*QUIET_ENVIRONMENT, *CI_MARKERS, "PONDER_OFFLINE", "HF_HUB_OFFLINE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update({"PONDER_HOME": str(home), "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen",
                 "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "PYTHONUNBUFFERED": "1", **extra})
     return env
