@@ -30,6 +30,8 @@ from desktop.workers import BackgroundJobs, InferenceThread
 from engine import __version__, network_log, privacy
 from engine.chat.storage import ConversationStore
 from engine.documents.index import DocumentIndex
+from engine.logfile import start_log_file
+from engine.runtime.host import HostEvent, ModelHost
 from engine.settings import Settings, load_settings
 from engine.store import list_installed, sweep_trash
 
@@ -47,7 +49,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Ponder {__version__}")
         self.resize(1200, 780)
         sweep_trash()
-        self.inference = InferenceThread()
+        self.inference = InferenceThread(ModelHost(idle_unload_s=self.settings.unload_after_min * 60))
         self.jobs = BackgroundJobs()
         self.store = ConversationStore()
         self.store.mark_interrupted()
@@ -84,6 +86,7 @@ class MainWindow(QMainWindow):
         self.welcome.get_requested.connect(self._get)
         self.welcome.show_all.connect(lambda: self.nav.setCurrentRow(MODELS))
         self.settings_page.settings_changed.connect(self._on_settings)
+        self.inference.host_event.connect(self._on_host_event)
         self.settings_page.server.remotes_changed.connect(self.chat.refresh_remote)
         self.settings_page.documents.embedder_changed.connect(self.indexer.embedder_changed)
         self.chat.status.connect(self._on_status)
@@ -133,11 +136,26 @@ class MainWindow(QMainWindow):
         theme_changed = (settings.theme, settings.font_size) != (self.settings.theme, self.settings.font_size)
         offline_changed = settings.offline != self.settings.offline
         self.settings = settings
+        self.inference.host.set_idle_unload(settings.unload_after_min * 60)
         if offline_changed:
             self._apply_offline()
         app = QApplication.instance()
         if theme_changed and isinstance(app, QApplication):
             apply_theme(app, settings.theme, settings.font_size)
+
+    def _on_host_event(self, event: HostEvent) -> None:
+        """Say in the status bar what the model host does: loading takes seconds, and an idle unload explains why
+        the next message starts slower."""
+        bar = self.statusBar()
+        if event.kind == "loading":
+            bar.showMessage(self.tr("Loading {0}…").format(event.name))
+        elif event.kind == "loaded":
+            bar.showMessage(self.tr("{0} loaded in {1:.1f} s.").format(event.name, event.seconds), 8000)
+        elif event.kind == "unloaded" and event.reason == "idle":
+            bar.showMessage(self.tr("{0} was unloaded after being idle; the next message loads it again.")
+                            .format(event.name), 15000)
+        elif event.kind == "refused":
+            bar.showMessage(event.reason, 15000)
 
     def _apply_offline(self) -> None:
         """Offline mode switched: enforce it in this process, and let every page that uses the network say so."""
@@ -175,6 +193,7 @@ def main() -> int:
     QCoreApplication.setApplicationName("Ponder")
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
+    start_log_file()
     settings = load_settings()
     apply_theme(app, settings.theme, settings.font_size)
     install_translator(app, settings.language)

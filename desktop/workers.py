@@ -3,12 +3,17 @@
 ``GeneratorWorker`` runs any engine generator (a download, a conversion, a reply) and reports it with signals:
 ``started``, ``yielded`` (batched: at most one emission per ``interval_s``, so 60 tokens/s never floods the
 event loop), ``finished`` (the generator's return value), ``failed`` (the error, in words) and ``cancelled``.
-``InferenceThread`` is the one thread that owns ONNX Runtime sessions: every job that touches a loaded model runs
-there, one after another, so a session is never used from two threads.
+An error that is not a :class:`PonderError` is a bug: it is logged with its traceback (the log file under the data
+folder) and shown in words.
+
+``InferenceThread`` runs workers on the engine's :class:`~engine.runtime.host.ModelHost`, the one owner of loaded
+models (the API server started from Settings uses the same host, so a model is loaded once). ``BackgroundJobs``
+runs everything else, each job on a thread of its own that ends with it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -17,7 +22,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.errors import Cancelled, PonderError
+from engine.runtime.host import ModelHost
 
+log = logging.getLogger(__name__)
 GeneratorFactory = Callable[[], Iterator[Any] | Generator[Any, None, Any]]
 
 
@@ -82,7 +89,8 @@ class GeneratorWorker(QObject):
         except PonderError as err:
             self.failed.emit(str(err))
             return
-        except Exception as err:  # shown to the person instead of crashing the window; the type names the bug
+        except Exception as err:  # a bug: logged with its traceback, shown in words instead of crashing the window
+            log.exception("A background job failed")
             self.failed.emit(f"{type(err).__name__}: {err}")
             return
         if batch:
@@ -94,40 +102,25 @@ class GeneratorWorker(QObject):
 
 
 class InferenceThread(QObject):
-    """The single thread that owns model sessions; jobs run on it in order."""
+    """Runs workers that use loaded models on the model host's thread, one after another. ``host_event`` carries
+    the host's :class:`~engine.runtime.host.HostEvent` (loading, loaded, unloaded, refused) to the GUI thread."""
 
-    _submit = Signal(object)
+    host_event = Signal(object)
 
-    def __init__(self) -> None:
+    def __init__(self, host: ModelHost | None = None) -> None:
         super().__init__()
-        self._thread = QThread()
-        self._thread.setObjectName("ponder-inference")
-        self._runner = _Runner()
-        self._runner.moveToThread(self._thread)
-        self._submit.connect(self._runner.execute)
-        self._thread.start()
-        self.state: dict[str, Any] = {}  # owned by the inference thread: loaded models and the like
+        self.host = host or ModelHost()
+        self.host.subscribe(self.host_event.emit)
 
     def submit(self, worker: GeneratorWorker) -> GeneratorWorker:
-        """Queue ``worker`` to run on the inference thread; returns it for connecting signals."""
-        self._submit.emit(worker)
+        """Queue ``worker`` to run on the model host's thread; returns it for connecting signals (they arrive
+        queued on the GUI thread)."""
+        self.host.submit(worker.run)
         return worker
 
     def stop(self) -> None:
-        """Finish queued work and end the thread."""
-        self._thread.quit()
-        self._thread.wait()
-
-    @property
-    def qthread(self) -> QThread:
-        """The QThread jobs run on."""
-        return self._thread
-
-
-class _Runner(QObject):
-    @Slot(object)
-    def execute(self, worker: GeneratorWorker) -> None:
-        worker.run()
+        """Finish queued work, release the models and end the host's thread."""
+        self.host.close()
 
 
 class BackgroundJobs(QObject):

@@ -332,7 +332,7 @@ def _read_secret(prompt: str) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from engine.api.keys import api_key, reset_api_key
+    from engine.secrets import api_key, reset_api_key
 
     if args.show_key or args.new_key:
         print(reset_api_key() if args.new_key else api_key())

@@ -24,13 +24,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from engine import network_log, privacy
-from engine.api.keys import KeyringSecret
 from engine.chat.reasoning import ANSWER, REASONING, ReasoningSplitter
 from engine.chat.template import THINK_CLOSE, Message, strip_reasoning
 from engine.errors import PonderError
 from engine.paths import ponder_home
 from engine.runtime.generate import Controls, Event, Finished, GenerationConfig, Stats, TextDelta, collect
 from engine.runtime.sampling import SamplingParams
+from engine.secrets import Secret
 from engine.verify import read_json, write_json_atomic
 
 REMOTES_FILE = "remotes.json"
@@ -101,8 +101,8 @@ def normalize_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}{path}"
 
 
-def _secret(name: str) -> KeyringSecret:
-    return KeyringSecret(f"remote-engine:{name}")
+def _secret(name: str) -> Secret:
+    return Secret(f"remote-engine:{name}")
 
 
 def _client(read_timeout: float = READ_TIMEOUT_S) -> httpx.Client:

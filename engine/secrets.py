@@ -1,10 +1,16 @@
-"""The Hugging Face token: kept in the OS keyring, never written to disk in plaintext."""
+"""Every secret Ponder keeps: the Hugging Face token, the local API's key and the remote engines' keys.
+
+One rule for all of them: a secret lives in the OS keyring (service "Ponder"); where there is no usable keyring,
+or the keyring fails, it is kept in this process's memory for the session only, and :func:`keyring_status` says
+so. Never written to disk in plaintext.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import secrets
 import sys
 from dataclasses import dataclass
 
@@ -17,6 +23,7 @@ log = logging.getLogger(__name__)
 
 SERVICE = "Ponder"
 HF_TOKEN_KEY = "huggingface-token"
+API_KEY_NAME = "api-server-key"
 
 
 @dataclass(frozen=True)
@@ -86,47 +93,80 @@ def keyring_status() -> KeyringStatus:
     return KeyringStatus(True, name)
 
 
-_MEMORY: dict[str, str] = {}  # the fallback without a keyring: this process only, shared by every TokenStore
+_MEMORY: dict[str, str] = {}  # the fallback without a keyring: this process only, shared by every Secret
 
 
-class TokenStore:
-    """Reads and writes the Hub token in the keyring, falling back to memory (and saying so) without one."""
+class Secret:
+    """One named secret in the keyring, or in memory (this session only) when there is no usable keyring."""
 
-    @property
-    def _memory(self) -> str | None:
-        return _MEMORY.get(HF_TOKEN_KEY)
-
-    @_memory.setter
-    def _memory(self, value: str | None) -> None:
-        if value is None:
-            _MEMORY.pop(HF_TOKEN_KEY, None)
-        else:
-            _MEMORY[HF_TOKEN_KEY] = value
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def get(self) -> str | None:
-        """The saved token, the in-memory one, or ``$HF_TOKEN``; None if there is none."""
+        """The stored value, or None."""
         if keyring_status().available:
             try:
-                token = keyring.get_password(SERVICE, HF_TOKEN_KEY)
+                value = keyring.get_password(SERVICE, self.name)
             except keyring.errors.KeyringError as err:
-                log.warning("Could not read the Hugging Face token from the keyring: %s", err)
-                token = None
-            if token:
-                return token
-        return self._memory or os.environ.get("HF_TOKEN") or None
+                log.warning("Could not read %s from the keyring: %s", self.name, err)
+                value = None
+            if value:
+                return value
+        return _MEMORY.get(self.name)
 
-    def set(self, token: str) -> KeyringStatus:
-        """Store ``token``; returns the keyring status so the caller can tell the person where it went."""
-        status = keyring_status()
-        if status.available:
-            keyring.set_password(SERVICE, HF_TOKEN_KEY, token)
-        else:
-            self._memory = token
-        return status
+    def set(self, value: str) -> bool:
+        """Store ``value``; True when it went to the OS keyring, False when only to memory (this session)."""
+        if keyring_status().available:
+            try:
+                keyring.set_password(SERVICE, self.name, value)
+                _MEMORY.pop(self.name, None)
+                return True
+            except keyring.errors.KeyringError as err:
+                log.warning("Could not save %s in the keyring (kept in memory): %s", self.name, err)
+        _MEMORY[self.name] = value
+        return False
 
     def clear(self) -> None:
-        """Forget the token everywhere Ponder kept it."""
-        self._memory = None
+        """Forget the value everywhere Ponder kept it."""
+        _MEMORY.pop(self.name, None)
         if keyring_status().available:
             with contextlib.suppress(keyring.errors.PasswordDeleteError):  # nothing stored: already cleared
-                keyring.delete_password(SERVICE, HF_TOKEN_KEY)
+                keyring.delete_password(SERVICE, self.name)
+
+
+class TokenStore(Secret):
+    """The Hugging Face token; ``$HF_TOKEN`` is used when none is stored."""
+
+    def __init__(self) -> None:
+        super().__init__(HF_TOKEN_KEY)
+
+    def get(self) -> str | None:
+        """The stored token, or ``$HF_TOKEN``; None if there is none."""
+        return super().get() or os.environ.get("HF_TOKEN") or None
+
+    def set(self, token: str) -> KeyringStatus:  # type: ignore[override]
+        """Store ``token``; returns the keyring status so the caller can tell the person where it went."""
+        super().set(token)
+        return keyring_status()
+
+
+def new_api_key() -> str:
+    """A fresh random key for the local API (256 bits)."""
+    return "ponder-" + secrets.token_urlsafe(32)
+
+
+def api_key() -> str:
+    """The local API's key, created and stored the first time."""
+    slot = Secret(API_KEY_NAME)
+    key = slot.get()
+    if not key:
+        key = new_api_key()
+        slot.set(key)
+    return key
+
+
+def reset_api_key() -> str:
+    """Replace the local API's key with a new one (clients must be given the new key); returns it."""
+    key = new_api_key()
+    Secret(API_KEY_NAME).set(key)
+    return key

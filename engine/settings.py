@@ -37,6 +37,7 @@ class Settings:
     embedder: str = ""  # the documents' embedding model (an installed one's folder name); "" = the catalog default
     api_enabled: bool = False  # the local OpenAI-compatible API (127.0.0.1 only; the key is in the keyring)
     api_port: int = 8765
+    unload_after_min: int = 60  # a loaded model unused this long is released (LM Studio's TTL); 0 = never
 
     def validated(self) -> Settings:
         """A copy with every out-of-range value replaced by its default (a hand-edited file never breaks the app)."""
@@ -48,6 +49,7 @@ class Settings:
             "max_tokens": 1 <= self.max_tokens <= 131072, "context_length": 256 <= self.context_length <= 131072,
             "theme": self.theme in THEMES, "font_size": 6 <= self.font_size <= 32,
             "language": self.language in LANGUAGES, "api_port": 1024 <= self.api_port <= 65535,
+            "unload_after_min": 0 <= self.unload_after_min <= 24 * 60,
         }
         for name, ok in checks.items():
             if not ok:

@@ -37,12 +37,13 @@ from desktop.settings.jobs import call, run_background
 from desktop.workers import BackgroundJobs, GeneratorWorker, InferenceThread
 from engine.chat import conversation as actions
 from engine.chat.storage import ConversationStore, StoredMessage
-from engine.documents.embed import Embedder
+from engine.documents.embed import hosted_embedder
 from engine.documents.index import DocumentIndex
 from engine.documents.pipeline import embedder_folder
 from engine.documents.retrieve import Source, retrieve
 from engine.remote import ChatBackend, RemoteEngines
-from engine.runtime.generate import ChatModel, Controls, Finished, GenerationConfig, Notice, TextDelta
+from engine.runtime.generate import Controls, Finished, GenerationConfig, Notice, TextDelta
+from engine.runtime.host import ChatKey
 from engine.runtime.sampling import SamplingParams
 from engine.settings import Settings
 from engine.store import list_installed
@@ -430,34 +431,26 @@ class ChatPage(QWidget):
         remote = choice[len(REMOTE):].split(REMOTE_SEP, 1) if choice.startswith(REMOTE) else None
         path = Path(choice)
         settings, controls, config = self.settings(), Controls(), self._config()
-        state = self.inference.state
+        host = self.inference.host
         collection, index = self.collection(), self.indexer.index
         waiting = bool(collection) and any(f.status == "pending" for f in index.files(collection))
 
-        def documents() -> actions.Retriever | None:  # on the inference thread, which owns the embedder session
+        def documents() -> actions.Retriever | None:  # on the model host's thread, which owns the embedder session
             if not collection:
                 return None
-            folder = embedder_folder()
-            if state.get("embedder_folder") != str(folder):
-                state["embedder"], state["embedder_folder"] = Embedder(folder), str(folder)
-            embedder: Embedder = state["embedder"]
+            embedder = hosted_embedder(host, embedder_folder())
 
             def retriever(question: str) -> list[Source]:
                 return retrieve(index, embedder, collection, question)
 
             return retriever
 
-        def factory() -> Iterator[Any]:  # runs on the inference thread: loading happens there too
+        def factory() -> Iterator[Any]:  # runs on the model host's thread: loading happens there too
             if remote is not None:
                 engine, model = remote
                 return make(RemoteEngines().chat_model(engine, model), model, config, controls, documents(), engine)
-            key = (str(path), settings.provider, settings.threads, settings.context_length)
-            if state.get("key") != key:
-                state.pop("model", None)
-                state["model"] = ChatModel(path, provider=settings.provider, threads=settings.threads or None,
-                                           context=settings.context_length)
-                state["key"] = key
-            return make(state["model"], name, config, controls, documents(), actions.LOCAL_ENGINE)
+            key = ChatKey(path, settings.provider, settings.threads or None, settings.context_length)
+            return make(host.chat(key), name, config, controls, documents(), actions.LOCAL_ENGINE)
 
         worker = GeneratorWorker(factory, on_cancel=controls.cancel)
         assert self.conversation_id is not None

@@ -119,7 +119,15 @@ class HardwareSection(QWidget):
         self.threads.setToolTip(self.tr("How many CPU threads a model uses; 0 = one per physical core."))
         self.threads.valueChanged.connect(self._threads_changed)
         choice.addRow(self.tr("CPU threads"), self.threads)
-        narrow(self.provider, self.threads)
+        self.unload_after = QSpinBox()
+        self.unload_after.setRange(0, 24 * 60)
+        self.unload_after.setSuffix(self.tr(" min"))
+        self.unload_after.setSpecialValueText(self.tr("Never"))
+        self.unload_after.setToolTip(self.tr("A loaded model that is not used for this long is released, and "
+                                             "loaded again by the next message; 0 keeps it loaded."))
+        self.unload_after.valueChanged.connect(lambda value: self._change(unload_after_min=value))
+        choice.addRow(self.tr("Unload an idle model after"), self.unload_after)
+        narrow(self.provider, self.threads, self.unload_after)
         layout.addWidget(card(self.tr("Where models run"), choice))
 
         speed = QVBoxLayout()
@@ -141,11 +149,12 @@ class HardwareSection(QWidget):
 
     def load(self, settings: Settings) -> None:
         """Show ``settings`` without reporting them as changes."""
-        for widget in (self.provider, self.threads):
+        for widget in (self.provider, self.threads, self.unload_after):
             widget.blockSignals(True)
         self.provider.setCurrentIndex(max(0, self.provider.findData(settings.provider)))
         self.threads.setValue(settings.threads)
-        for widget in (self.provider, self.threads):
+        self.unload_after.setValue(settings.unload_after_min)
+        for widget in (self.provider, self.threads, self.unload_after):
             widget.blockSignals(False)
         self._update_provider_note()
 

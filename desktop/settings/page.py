@@ -57,7 +57,7 @@ class SettingsPage(QWidget):
         self.generation = GenerationSection(self.change, self.change_later)
         self.privacy = PrivacySection(self.change, self.change_later, jobs)
         self.appearance = AppearanceSection(self.change, self._settings.language)
-        self.server = ServerSection(self.change, jobs, lambda: self.settings)
+        self.server = ServerSection(self.change, jobs, lambda: self.settings, models=inference.host)
         self.documents = DocumentsSection(self.change, jobs)
         titles = {"hardware": self.tr("Hardware"), "generation": self.tr("Generation"),
                   "documents": self.tr("Documents"),

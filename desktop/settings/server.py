@@ -28,9 +28,10 @@ from desktop.settings.chart import ERROR_COLOR
 from desktop.settings.jobs import call, run_background
 from desktop.settings.widgets import card, narrow, note_label
 from desktop.workers import BackgroundJobs
-from engine.api.keys import api_key, reset_api_key
 from engine.errors import PonderError
 from engine.remote import RemoteEngines
+from engine.runtime.host import ModelHost
+from engine.secrets import api_key, reset_api_key
 from engine.settings import Settings
 
 
@@ -62,9 +63,10 @@ class ServerSection(QWidget):
     server_state = Signal(str)
 
     def __init__(self, change: Callable[..., None], jobs: BackgroundJobs, settings: Callable[[], Settings],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, models: ModelHost | None = None) -> None:
         super().__init__(parent)
         self._change, self.jobs, self._settings = change, jobs, settings
+        self._models = models  # the window's model host: the API serves the models the window has loaded
         self.server: Any = None  # engine.api.server.ApiServer while it runs (imported when first needed)
         self._busy = False
 
@@ -154,7 +156,7 @@ class ServerSection(QWidget):
         self.state.setText(self.tr("Starting…"))
 
         def start() -> Any:
-            server = ApiServer.from_settings(settings, port=port)
+            server = ApiServer.from_settings(settings, port=port, models=self._models)
             server.start()
             return server
 

@@ -1,6 +1,6 @@
 """Ponder's local OpenAI-compatible HTTP API.
 
-Modules: :mod:`engine.api.keys` (the API key and other secrets in the keyring), :mod:`engine.api.auth` (Host,
+Modules: :mod:`engine.api.auth` (Host,
 key and body-size checks), :mod:`engine.api.schemas` (request validation, OpenAI error shape),
 :mod:`engine.api.models` (one generation at a time per model, in its own thread), :mod:`engine.api.app` (the
 Starlette app) and :mod:`engine.api.server` (uvicorn in a background thread or the foreground).

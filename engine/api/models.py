@@ -1,7 +1,7 @@
-"""Running the models behind the API: one worker thread owns the loaded chat model (ONNX Runtime sessions are
-used from one thread), so requests queue and run one at a time; events stream back to the asyncio handler
-through a queue. Cancelling a request's :class:`Controls` (the client went away) stops it while queued or
-generating.
+"""Running the models behind the API on the process's :class:`~engine.runtime.host.ModelHost` (the window's, when
+the API runs inside the app: a model the window chats with is not loaded again). Requests queue on the host's
+thread and run one at a time; events stream back to the asyncio handler through a queue. Cancelling a request's
+:class:`Controls` (the client went away) stops it while queued or generating.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +22,7 @@ from engine.api.schemas import ApiError, ChatRequest
 from engine.chat.reasoning import ANSWER
 from engine.errors import PonderError
 from engine.runtime.generate import ChatModel, Controls, Event, Finished, GenerationConfig, TextDelta, _StopStrings
+from engine.runtime.host import ChatKey, ModelHost
 
 log = logging.getLogger(__name__)
 MAX_WAITING = 32
@@ -84,16 +85,18 @@ def _given(value: T | None, default: T) -> T:
 
 
 class ChatHost:
-    """Loads installed models on demand (one at a time, cached) and runs their generations one by one."""
+    """Runs the API's chat requests one by one on the model host, which loads (and shares) the models."""
 
-    def __init__(self, resolve: Callable[[str], Path], *, provider: str = "auto", threads: int | None = None,
-                 context: int | None = None, max_tokens: int = 4096, max_waiting: int = MAX_WAITING) -> None:
+    def __init__(self, resolve: Callable[[str], Path], *, host: ModelHost | None = None, provider: str = "auto",
+                 threads: int | None = None, context: int | None = None, max_tokens: int = 4096,
+                 max_waiting: int = MAX_WAITING) -> None:
         self._resolve = resolve
+        self._own_host = host is None  # ``ponder serve`` has no window: the server owns a host of its own
+        self.host = host or ModelHost()
         self.provider, self.threads, self.context = provider, threads, context
         self.max_tokens, self.max_waiting = max_tokens, max_waiting
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ponder-api-chat")
-        self._model: tuple[Path, ChatModel] | None = None  # touched only on the worker thread
         self._active: set[Controls] = set()
+        self._jobs: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -105,10 +108,7 @@ class ChatHost:
             raise ApiError(404, str(err), param="model", code="model_not_found") from err
 
     def _load(self, path: Path) -> ChatModel:
-        if self._model is None or self._model[0] != path:
-            self._model = None  # free the previous model first
-            self._model = (path, ChatModel(path, provider=self.provider, threads=self.threads, context=self.context))
-        return self._model[1]
+        return self.host.chat(ChatKey(path, self.provider, self.threads, self.context))
 
     def _config(self, model: ChatModel, req: ChatRequest) -> GenerationConfig:
         s = model.default_sampling(seed=req.seed)
@@ -118,7 +118,7 @@ class ChatHost:
         return GenerationConfig(sampling, max_new_tokens=req.max_tokens or self.max_tokens)
 
     def _run(self, req: ChatRequest, path: Path, bridge: _Bridge) -> None:
-        """On the worker thread: load, generate, forward every event; always ends with _END."""
+        """On the host's thread: load, generate, forward every event; always ends with _END."""
         controls = bridge.controls
         loaded = False
         try:
@@ -151,9 +151,12 @@ class ChatHost:
         bridge = _Bridge(asyncio.get_running_loop(), controls)
         try:
             try:
-                self._executor.submit(self._run, req, path, bridge)
-            except RuntimeError as err:  # the executor was shut down
+                job = self.host.submit(lambda: self._run(req, path, bridge))
+            except PonderError as err:  # the host was closed
                 raise ApiError(503, "The server is shutting down.") from err
+            with self._lock:
+                self._jobs.add(job)
+            job.add_done_callback(self._forget)
             while (item := await bridge.queue.get()) is not _END:
                 if isinstance(item, ApiError):
                     raise item
@@ -163,24 +166,33 @@ class ChatHost:
             with self._lock:
                 self._active.discard(controls)
 
+    def _forget(self, job: Future[None]) -> None:
+        with self._lock:
+            self._jobs.discard(job)
+
     def close(self) -> None:
-        """Refuse new requests, cancel the others (queued ones then end at once), wait for the worker (at most
-        one token, or a model load in progress) and free the model."""
+        """Refuse new requests, cancel the others (queued ones then end at once) and wait for them (at most one
+        token, or a model load in progress). A host of its own is closed too, which frees its models; the
+        window's host keeps them for the window."""
         with self._lock:
             self._closed = True
             for controls in self._active:
                 controls.cancel()
-        self._executor.shutdown(wait=True)
-        self._model = None
+            jobs = list(self._jobs)
+        for job in jobs:
+            with contextlib.suppress(Exception):  # each job already reported its own error to its request
+                job.result(timeout=60)
+        if self._own_host:
+            self.host.close()
 
 
 class EmbedHost:
-    """The documents' embedder behind ``/v1/embeddings``: loaded on first use, run on its own thread."""
+    """The documents' embedder behind ``/v1/embeddings``, loaded on first use by the model host (shared with the
+    window's retrieval)."""
 
-    def __init__(self, folder: Callable[[], Path]) -> None:
+    def __init__(self, folder: Callable[[], Path], host: ModelHost) -> None:
         self._folder = folder
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ponder-api-embed")
-        self._embedder: Any = None
+        self.host = host
 
     def name(self) -> str | None:
         """The embedder's model name (its folder name), or None when none is installed."""
@@ -190,14 +202,12 @@ class EmbedHost:
             return None
 
     def _embed(self, texts: list[str]) -> tuple[np.ndarray, int]:
-        from engine.documents.embed import Embedder
+        from engine.documents.embed import hosted_embedder
 
-        folder = self._folder()
-        if self._embedder is None or self._embedder.folder != folder:
-            self._embedder = Embedder(folder)
-        limit = self._embedder.max_seq_length
-        tokens = sum(min(self._embedder.count_tokens(t), limit) for t in texts)
-        return self._embedder.embed(texts), tokens
+        embedder = hosted_embedder(self.host, self._folder())
+        limit = embedder.max_seq_length
+        tokens = sum(min(embedder.count_tokens(t), limit) for t in texts)
+        return embedder.embed(texts), tokens
 
     async def embed(self, model: str, texts: list[str]) -> tuple[np.ndarray, int]:
         """Unit vectors for ``texts`` and the tokens they took; 404 unless ``model`` is the embedder's name."""
@@ -208,12 +218,9 @@ class EmbedHost:
             raise ApiError(404, f"No embedding model named {model!r}: {hint}.", param="model",
                            code="model_not_found")
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, self._embed, texts)
+            return await asyncio.wrap_future(self.host.submit(lambda: self._embed(texts)))
         except PonderError as err:
             raise ApiError(500, str(err)) from err
 
     def close(self) -> None:
-        """Stop the worker and free the embedder."""
-        with contextlib.suppress(RuntimeError):
-            self._executor.shutdown(wait=True, cancel_futures=True)
-        self._embedder = None
+        """Nothing to stop: the embedder belongs to the model host (closed with the chat host's, or the window's)."""

@@ -16,9 +16,10 @@ import uvicorn
 
 from engine.api.app import build_app
 from engine.api.auth import host_policy, is_loopback
-from engine.api.keys import api_key
 from engine.api.models import ChatHost, EmbedHost
 from engine.errors import PonderError
+from engine.runtime.host import ModelHost
+from engine.secrets import api_key
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 class ApiServer:
     """The OpenAI-compatible API on ``host:port`` (port 0 picks a free one), protected by ``key`` (default: the
-    key in the keyring, see :func:`engine.api.keys.api_key`). Each instance serves once: create a new one to
+    key in the keyring, see :func:`engine.secrets.api_key`). Each instance serves once: create a new one to
     serve again.
 
     ``start()`` serves from a background thread; ``stop()`` cancels running requests and waits for the server to
@@ -65,7 +66,8 @@ class ApiServer:
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, key: str | None = None, *,
                  allow_remote: bool = False, allowed_hosts: Iterable[str] = (), provider: str = "auto",
-                 threads: int | None = None, context: int | None = None, max_tokens: int = 4096) -> None:
+                 threads: int | None = None, context: int | None = None, max_tokens: int = 4096,
+                 models: ModelHost | None = None) -> None:
         if not is_loopback(host) and not allow_remote:
             raise PonderError(f"Refusing to serve on {host}: other computers could reach the API.",
                               "Serve on 127.0.0.1, or pass --allow-remote to do this on purpose (the key is "
@@ -75,9 +77,9 @@ class ApiServer:
         self.host, self.allow_remote, self.allowed_hosts = host, allow_remote, tuple(allowed_hosts)
         self.key = key or api_key()
         self._requested_port = port
-        self.chat = ChatHost(_model_path, provider=provider, threads=threads, context=context,
+        self.chat = ChatHost(_model_path, host=models, provider=provider, threads=threads, context=context,
                              max_tokens=max_tokens)
-        self.embed = EmbedHost(_embedder_folder)
+        self.embed = EmbedHost(_embedder_folder, self.chat.host)
         self._sock: socket.socket | None = None
         self._bound_port = 0
         self._server: uvicorn.Server | None = None
@@ -85,10 +87,13 @@ class ApiServer:
 
     @classmethod
     def from_settings(cls, settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
-                      allow_remote: bool = False, allowed_hosts: Iterable[str] = ()) -> ApiServer:
-        """A server that loads models as the person's settings say (provider, threads, context, max tokens)."""
+                      allow_remote: bool = False, allowed_hosts: Iterable[str] = (),
+                      models: ModelHost | None = None) -> ApiServer:
+        """A server that loads models as the person's settings say (provider, threads, context, max tokens), on
+        ``models`` (the window's host: the window and the API share loaded models) or on a host of its own."""
         return cls(host, port, allow_remote=allow_remote, allowed_hosts=allowed_hosts, provider=settings.provider,
-                   threads=settings.threads or None, context=settings.context_length, max_tokens=settings.max_tokens)
+                   threads=settings.threads or None, context=settings.context_length, max_tokens=settings.max_tokens,
+                   models=models)
 
     @property
     def port(self) -> int:

@@ -40,6 +40,7 @@ from engine.convert.pipeline import read_checkpoint_json
 from engine.documents.encoder_graph import ENCODER_MODEL_TYPES, encoder_hidden_size, inline_weights, write_encoder
 from engine.errors import ConversionError, StoreError
 from engine.paths import ponder_home
+from engine.runtime.host import LOAD_OVERHEAD, ModelHost
 from engine.verify import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -319,3 +320,10 @@ class Embedder:
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes, special tokens included and not truncated (compare with max_seq_length)."""
         return len(self._session.counter.encode(text).ids)
+
+
+def hosted_embedder(host: ModelHost, folder: Path) -> Embedder:
+    """The embedder in ``folder`` as loaded by the process's model host (call inside a ``host.submit`` job): the
+    window's retrieval and the API's ``/v1/embeddings`` share one session."""
+    need = int(sum(f.stat().st_size for f in Path(folder).glob("*.onnx*") if f.is_file()) * LOAD_OVERHEAD)
+    return host.get(("embedder", str(folder)), Path(folder).name, need, lambda: Embedder(folder))

@@ -14,9 +14,9 @@ from PySide6.QtCore import Qt
 from desktop.chat.page import ChatPage
 from desktop.settings import SettingsPage
 from desktop.workers import BackgroundJobs, InferenceThread
-from engine.api.keys import api_key
 from engine.api.server import ApiServer
 from engine.chat.storage import ConversationStore
+from engine.secrets import api_key
 from engine.settings import Settings, load_settings
 from engine.store import InstalledModel
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Generator
@@ -12,6 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from desktop.workers import GeneratorWorker, InferenceThread
 from engine.errors import DownloadError
+from engine.logfile import start_log_file
 
 
 def collect(worker: GeneratorWorker) -> dict[str, Any]:
@@ -99,3 +102,36 @@ def test_jobs_run_one_after_another_on_one_thread(qtbot: Any, inference: Inferen
         inference.submit(first)
         inference.submit(second)
     assert order == ["a-start", "a-end", "b-start", "b-end"] and len(idents) == 1
+
+
+def test_a_bug_in_a_worker_is_logged_with_its_traceback_and_shown_in_words(qtbot: Any, inference: InferenceThread,
+                                                                           tmp_path: Any,
+                                                                           monkeypatch: Any) -> None:
+    monkeypatch.setenv("PONDER_HOME", str(tmp_path))
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level, sys.excepthook, threading.excepthook)
+    try:
+        path = start_log_file()
+
+        def broken_step() -> Generator[int, None, None]:
+            yield 1
+            raise KeyError("missing-field")
+
+        worker = GeneratorWorker(broken_step)
+        seen = collect(worker)
+        with qtbot.waitSignal(worker.failed, timeout=5000):
+            inference.submit(worker)
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in before[0]:
+                root.removeHandler(handler)
+                handler.close()
+        root.setLevel(before[1])
+        sys.excepthook, threading.excepthook = before[2], before[3]
+    assert seen["error"] == "KeyError: 'missing-field'"
+    assert path == tmp_path / "logs" / "ponder.log"
+    text = path.read_text(encoding="utf-8")
+    assert "A background job failed" in text and "Traceback (most recent call last)" in text
+    assert "in broken_step" in text and "KeyError: 'missing-field'" in text

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from engine.api.auth import HostPolicy, host_policy, split_host
-from engine.api.keys import API_KEY_NAME, api_key
 from engine.api.server import ApiServer
 from engine.errors import PonderError
+from engine.secrets import API_KEY_NAME, api_key
 from tests.fixtures.keyrings import MemoryKeyring
 
 
