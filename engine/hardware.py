@@ -17,6 +17,8 @@ import onnxruntime as ort
 import psutil
 from onnx import TensorProto, helper
 
+from engine.ortsession import base_options, new_session
+
 # Short names used in the CLI and settings, in order of preference.
 PROVIDERS: dict[str, str] = {
     "cuda": "CUDAExecutionProvider",
@@ -165,11 +167,9 @@ def provider_status(key: str) -> ProviderStatus:
             f"{label}: this ONNX Runtime build ({ort.__version__}) has no {name}; install Ponder's {label} "
             f"variant.")
         return ProviderStatus(key, name, False, False, reason)
-    options = ort.SessionOptions()
-    options.log_severity_level = 4
     try:
         chain = [name] if key == "cpu" else [name, "CPUExecutionProvider"]
-        session = ort.InferenceSession(_probe_model(), sess_options=options, providers=chain)
+        session = new_session(_probe_model(), base_options(log_severity=4), chain)
         out = session.run(None, {"x": np.ones((1, 8), dtype=np.float32)})[0]
     except Exception as err:  # ORT raises its own RuntimeError subclasses per EP; the text is the reason
         return ProviderStatus(key, name, True, False, f"{label}: {err}".splitlines()[0])

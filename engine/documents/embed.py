@@ -213,15 +213,11 @@ class _Session:
     """An ONNX encoder plus its tokenizer: mean pooling, L2 normalisation."""
 
     def __init__(self, model: Path, tokenizer: Path, max_seq_length: int, threads: int | None = None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+        from engine.ortsession import base_options, new_session
+
+        self.session = new_session(model, base_options(threads), ["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
         outputs = [o.name for o in self.session.get_outputs()]
         self.output = "last_hidden_state" if "last_hidden_state" in outputs else outputs[0]

@@ -16,6 +16,7 @@ import onnxruntime as ort
 
 from engine.errors import PonderError
 from engine.hardware import PROVIDERS, env_threads, provider_status
+from engine.ortsession import base_options, new_session
 from engine.paths import ponder_home
 
 log = logging.getLogger(__name__)
@@ -54,13 +55,8 @@ def _preload_cuda() -> None:
 def session_options(provider: str, threads: int | None) -> ort.SessionOptions:
     """Session options for an LLM decoder on ``provider`` (threads: the argument, else ``$PONDER_THREADS``, else
     ONNX Runtime's default of one per physical core)."""
-    threads = threads or env_threads()
-    options = ort.SessionOptions()
+    options = base_options(threads or env_threads())
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    if threads:
-        options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "1")
     if provider == "dml":  # DirectML requires both
         options.enable_mem_pattern = False
@@ -104,7 +100,7 @@ def open_session(model: Path, preference: str = "auto", threads: int | None = No
             _preload_cuda()
         chain = [provider_entry(key)] + ([] if key == "cpu" else ["CPUExecutionProvider"])
         try:
-            session = ort.InferenceSession(str(model), sess_options=session_options(key, threads), providers=chain)
+            session = new_session(model, session_options(key, threads), chain)
         except Exception as err:  # ORT raises per-EP error types; the message is the reason we report
             fallbacks.append(f"{PROVIDERS[key]}: {str(err).splitlines()[0]}")
             continue

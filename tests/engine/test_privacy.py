@@ -191,3 +191,19 @@ def test_cli_shows_the_activity_and_switches_offline(hub_env: HubServer, capsys:
     assert "Cannot serve on 0.0.0.0: offline mode is on" in capsys.readouterr().err
     assert main(["network", "--offline", "off", "--clear"]) == 0
     assert "No network activity recorded." in capsys.readouterr().out
+
+
+def test_every_session_starts_with_onnx_runtime_telemetry_events_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows ETW telemetry is stopped only by disable_telemetry_events(): the one place that creates sessions
+    calls it once, before the first session, whoever asks (chat model, embedder, hardware probe)."""
+    import onnxruntime as ort
+
+    from engine import ortsession
+    from engine.hardware import provider_status
+
+    calls: list[int] = []
+    monkeypatch.setattr(ortsession, "_telemetry_off", False)
+    monkeypatch.setattr(ort, "disable_telemetry_events", lambda: calls.append(1))
+    assert provider_status("cpu").works
+    assert provider_status("cpu").works
+    assert calls == [1]
