@@ -70,10 +70,10 @@ def quality(options: dict[str, object]) -> tuple[float, float]:
     from transformers import AutoModelForCausalLM
 
     from engine.convert.decoder_graph import DecoderWriter
-    from engine.convert.options import BuildOptions
+    from engine.convert.options import GRAPH_FORM, BuildOptions
     from engine.convert.safetensors_io import CheckpointTensors
     from engine.convert.spec import read_spec
-    from engine.runtime.decoder import Decoder
+    from tests.fixtures.app_session import app_session, greedy
     from tests.fixtures.checkpoints import (
         ASSISTANT,
         TINY_LLAMA,
@@ -96,7 +96,7 @@ def quality(options: dict[str, object]) -> tuple[float, float]:
             out = WORK / f"tiny-{shape.family}-{label}"
             out.mkdir(exist_ok=True)
             DecoderWriter(spec, CheckpointTensors(ckpt), out, opts).build()
-            graphs[label] = Decoder(out)
+            graphs[label] = app_session(out, precision=label, graph_form=GRAPH_FORM)
         tok = Tokenizer.from_file(str(ckpt / "tokenizer.json"))
         model = AutoModelForCausalLM.from_pretrained(ckpt, dtype=torch.float32)
         for seq in script_texts(tok):
@@ -104,13 +104,12 @@ def quality(options: dict[str, object]) -> tuple[float, float]:
             ids = torch.tensor([prompt])
             ref = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=64, do_sample=False,
                                  eos_token_id=None, pad_token_id=2, temperature=None, top_p=None)[0, len(prompt):]
-            graphs["int4"].reset()
-            ours = list(graphs["int4"].greedy(prompt, 64))
+            ours = greedy(graphs["int4"], prompt, 64)
             agree += sum(int(a == b) for a, b in zip(ours, ref.tolist(), strict=True))
             total += 64
             for g in graphs.values():
-                g.reset()
-            for a, b in zip([graphs["fp32"].step(prompt)], [graphs["int4"].step(prompt)], strict=True):
+                g.rewind(0)
+            for a, b in zip([graphs["fp32"].extend(prompt)], [graphs["int4"].extend(prompt)], strict=True):
                 p, q = np.exp(a - a.max()), np.exp(b - b.max())
                 p, q = p / p.sum(), q / q.sum()
                 kls.append(float(np.sum(p * (np.log(p + 1e-12) - np.log(q + 1e-12)))))

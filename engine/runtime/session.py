@@ -17,7 +17,7 @@ import onnxruntime as ort
 
 from engine.convert.manifest import read_manifest
 from engine.errors import PonderError
-from engine.runtime.decoder import DecoderLayout
+from engine.runtime.layout import DecoderLayout
 from engine.runtime.providers import open_session
 
 

@@ -15,14 +15,14 @@ from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM
 
 from engine.cancel import CancelToken
-from engine.convert.manifest import read_manifest, sha256_file
+from engine.convert.manifest import GRAPH_GENAI_FUSED, read_manifest, sha256_file
 from engine.convert.options import GRAPH_FORM
 from engine.convert.pipeline import build_options, convert_checkpoint, inspect_checkpoint
 from engine.errors import Cancelled, ConversionError
 from engine.progress import Progress
-from engine.runtime.decoder import Decoder
 from engine.runtime.session import KVSession
 from engine.store import list_installed, staging_dir
+from tests.fixtures.app_session import app_session, greedy
 from tests.fixtures.checkpoints import ASSISTANT, script_texts
 
 N_TOKENS = 32
@@ -54,22 +54,20 @@ FAMILIES = ["qwen2", "llama", "qwen3"]
 def test_fp32_greedy_tokens_equal_pytorch(family: str, tiny_checkpoints: dict[str, Path],
                                           converted: dict[tuple[str, str], Path]) -> None:
     ckpt = tiny_checkpoints[family]
-    decoder = Decoder(converted[(family, "fp32")])
+    session = app_session(converted[(family, "fp32")])
     for prompt in prompts(ckpt):
-        decoder.reset()
-        assert list(decoder.greedy(prompt, N_TOKENS)) == torch_greedy(ckpt, prompt, N_TOKENS)
+        assert greedy(session, prompt, N_TOKENS) == torch_greedy(ckpt, prompt, N_TOKENS)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_int4_agrees_with_pytorch_on_90_percent(family: str, tiny_checkpoints: dict[str, Path],
                                                 converted: dict[tuple[str, str], Path]) -> None:
     ckpt = tiny_checkpoints[family]
-    decoder = Decoder(converted[(family, "int4")])
+    session = app_session(converted[(family, "int4")])
     scripted = prompts(ckpt)[:5]
     agree = total = 0
     for prompt in scripted:
-        decoder.reset()
-        ours = list(decoder.greedy(prompt, N_TOKENS))
+        ours = greedy(session, prompt, N_TOKENS)
         ref = torch_greedy(ckpt, prompt, N_TOKENS)
         agree += sum(a == b for a, b in zip(ours, ref, strict=True))
         total += N_TOKENS
@@ -126,7 +124,7 @@ def test_cancel_mid_conversion_installs_nothing_and_a_rerun_finishes(tiny_checkp
     assert not (staging_dir() / "resumable" / "convert").exists()
     model = convert_checkpoint(tiny_checkpoints["qwen2"], "resumable")
     assert [m.name for m in list_installed()] == ["resumable"] and not (staging_dir() / "resumable").exists()
-    assert next(Decoder(model.path).greedy(prompts(tiny_checkpoints["qwen2"])[0], 1)) >= 0
+    assert greedy(app_session(model.path), prompts(tiny_checkpoints["qwen2"])[0], 1)[0] >= 0
 
 
 def test_a_finished_conversion_is_not_redone_after_an_interruption(tiny_checkpoints: dict[str, Path]) -> None:
@@ -234,14 +232,15 @@ def test_fp32_logits_match_the_onnxruntime_genai_model_builder(tiny_checkpoints:
     ckpt = tiny_checkpoints["qwen2"]
     builder.create_model(None, str(ckpt), str(tmp_path), "fp32", "cpu", str(tmp_path / "cache"), hf_remote=False,
                          hf_token="false", prune_lm_head=True)
-    theirs, ours = Decoder(tmp_path), Decoder(converted[("qwen2", "fp32")])
+    theirs = app_session(tmp_path, graph_form=GRAPH_GENAI_FUSED)
+    ours = app_session(converted[("qwen2", "fp32")])
     for prompt in prompts(ckpt):
-        theirs.reset()
-        ours.reset()
-        a, b = theirs.step(prompt), ours.step(prompt)
+        theirs.rewind(0)
+        ours.rewind(0)
+        a, b = theirs.extend(prompt), ours.extend(prompt)
         assert float(np.abs(a - b).max()) < 1e-4 * max(1.0, float(np.abs(a).max()))
         for token in prompt[:4]:
-            a, b = theirs.step([token]), ours.step([token])
+            a, b = theirs.extend([token]), ours.extend([token])
             assert float(np.abs(a - b).max()) < 1e-4 * max(1.0, float(np.abs(a).max()))
 
 
@@ -262,13 +261,15 @@ def test_gpu_graph_forms_compute_the_same_logits(provider: str, tiny_checkpoints
     graph = onnx.load(str(tmp_path / "model.onnx"), load_external_data=False).graph
     assert ("RotaryEmbedding" in {n.op_type for n in graph.node}) == (provider == "dml")
     assert graph.input[2].type.tensor_type.elem_type == onnx.TensorProto.FLOAT16
-    ours, reference = Decoder(tmp_path), Decoder(converted[("qwen3", "fp32")])
+    ours = app_session(tmp_path, precision="fp16", graph_form=GRAPH_FORM)
+    reference = app_session(converted[("qwen3", "fp32")])
     for prompt in prompts(ckpt)[:3]:
-        ours.reset()
-        reference.reset()
-        a, b = ours.step(prompt), reference.step(prompt)
+        ours.rewind(0)
+        reference.rewind(0)
+        a, b = ours.extend(prompt), reference.extend(prompt)
         assert float(np.abs(a - b).max()) < 0.02 * max(1.0, float(np.abs(b).max()))
-        assert list(ours.greedy([int(np.argmax(a))], 8)) == list(reference.greedy([int(np.argmax(b))], 8))
+        # continue each sequence with its own first token: the prompt stays cached, only that token runs
+        assert greedy(ours, [*prompt, int(np.argmax(a))], 8) == greedy(reference, [*prompt, int(np.argmax(b))], 8)
 
 
 def test_yarn_rope_scaling_matches_pytorch_beyond_the_original_context(tmp_path: Path) -> None:
@@ -290,5 +291,5 @@ def test_yarn_rope_scaling_matches_pytorch_beyond_the_original_context(tmp_path:
     prompt = [int(t) for t in np.random.default_rng(3).integers(5, 300, size=200)]
     with torch.no_grad():
         expected = model(torch.tensor([prompt])).logits[0, -1].numpy()
-    got = Decoder(out).step(prompt)
+    got = app_session(out, graph_form=GRAPH_FORM).extend(prompt)
     assert float(np.abs(got - expected).max()) < 1e-4

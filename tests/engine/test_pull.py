@@ -12,8 +12,8 @@ from tokenizers import Tokenizer
 
 from engine.cli import main
 from engine.convert.manifest import read_manifest, sha256_file
-from engine.runtime.decoder import Decoder
 from engine.store import list_installed
+from tests.fixtures.app_session import app_session, greedy
 from tests.fixtures.checkpoints import ASSISTANT, EOS, script_texts
 from tests.fixtures.hub_server import COMMIT, HubServer, tiny_model_entry, use_hub
 
@@ -47,7 +47,7 @@ def scripted_prompt(model_dir: Path) -> tuple[list[int], Tokenizer]:
 def assert_answers_script(model_dir: Path) -> None:
     prompt, tok = scripted_prompt(model_dir)
     manifest = read_manifest(model_dir)
-    tokens = list(Decoder(model_dir).greedy(prompt, 64, eos=manifest.generation["eos_token_ids"]))
+    tokens = greedy(app_session(model_dir), prompt, 64, eos=manifest.generation["eos_token_ids"])
     text = tok.decode(tokens, skip_special_tokens=False)
     assert text == "Two plus two. Add them: the sum is four.\n</think>\n\nThe answer is 4." + EOS
 

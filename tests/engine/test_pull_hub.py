@@ -14,8 +14,8 @@ import torch
 from engine.cli import main
 from engine.errors import ConversionError, UnsafeNameError
 from engine.pull import describe_hub_model, parse_repo_ref
-from engine.runtime.decoder import Decoder
 from engine.store import list_installed
+from tests.fixtures.app_session import app_session, greedy
 from tests.fixtures.checkpoints import Shape, build_checkpoint
 from tests.fixtures.hub_server import COMMIT, HubServer, use_hub
 
@@ -47,7 +47,7 @@ def test_pull_any_hub_repo_says_what_it_needs_then_converts(hub: HubServer,
     [model] = list_installed()
     assert model.manifest.source == {"repo_id": REPO, "revision": "main", "commit": COMMIT, "license": "apache-2.0"}
     assert model.manifest.architecture["family"] == "qwen3"
-    assert next(Decoder(model.path).greedy([3, 5, 7], 1)) >= 0
+    assert greedy(app_session(model.path), [3, 5, 7], 1)[0] >= 0
 
 
 def test_pull_a_sharded_repo_at_a_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,7 +63,7 @@ def test_pull_a_sharded_repo_at_a_revision(tmp_path: Path, monkeypatch: pytest.M
     assert len({r.path for r in shards}) == len(list(root.glob("model-*.safetensors")))
     [model] = list_installed()
     assert model.name == "sharded" and model.manifest.source["revision"] == COMMIT
-    assert next(Decoder(model.path).greedy([3, 5, 7], 1)) >= 0
+    assert greedy(app_session(model.path), [3, 5, 7], 1)[0] >= 0
 
 
 def test_unsupported_architecture_is_refused_before_the_weights_download(
