@@ -101,11 +101,12 @@ def _auto_provider(requested: str) -> str:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from engine.pull import pull
+    from engine.pulljobs import PullSpec, run_job
 
     provider = _auto_provider(args.provider)
-    model = pull(args.model, precision=args.precision, provider=provider, name=args.name,
-                 prebuilt=not args.convert, keep_download=args.keep_download, progress=ProgressPrinter())
+    spec = PullSpec.for_pull(args.model, args.precision, provider, name=args.name or "", prebuilt=not args.convert,
+                             keep_download=args.keep_download)
+    model = run_job(spec, progress=ProgressPrinter())  # the same job, record and lock as the Models page's
     print(f"Ready: {model.name} ({model.manifest.precision}, {_gb(model.manifest.size_bytes)}) at {model.path}")
     return 0
 

@@ -25,7 +25,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import build_hf_headers, validate_repo_id
 
-from engine import network_log
+from engine import network_log, pidlock
 from engine.cancel import CancelToken
 from engine.errors import Cancelled, DiskSpaceError, DownloadError, UnsafeNameError, VerificationError
 from engine.paths import downloads_dir, resolve_inside, safe_relative_path
@@ -45,6 +45,7 @@ ALLOWED_PATTERNS: tuple[str, ...] = (
     "vocab.txt", "merges.txt",
 )
 STATE_FILE = ".ponder-download.json"
+LOCK_FILE = ".ponder-download.lock"  # held while a process downloads into the folder (engine.pidlock)
 COMPLETE_FILE = ".ponder-complete.json"
 PARTIAL_DIR = ".partial"
 CHUNK_SIZE = 128 * 1024  # small enough for steady progress on slow links
@@ -425,6 +426,15 @@ def _download(repo_id: str, revision: str, dest: Path | None, ep: str, tok: str 
     target = dest if dest is not None else downloads_dir() / repo_id.replace("/", "--") / commit
     target.mkdir(parents=True, exist_ok=True)
     snap = Snapshot(repo_id, revision, commit, target, files, sum(f.size for f in files))
+    with pidlock.hold(target / LOCK_FILE, f"{repo_id} is already being downloaded",
+                      "Wait for that download to finish (or stop it), then try again."):
+        return _fetch_into(snap, ep, tok, progress, cancel, activity)
+
+
+def _fetch_into(snap: Snapshot, ep: str, tok: str | None, progress: ProgressCallback, cancel: CancelToken,
+                activity: network_log.Activity) -> Snapshot:
+    """Fetch what ``snap`` lists that is not already there (its folder's lock is held)."""
+    repo_id, commit, target, files = snap.repo_id, snap.commit, snap.path, snap.files
     if is_complete_snapshot(target):
         old = load_snapshot(target)
         if old.commit == commit and set(files) <= set(old.files):

@@ -12,6 +12,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,16 @@ from engine.store import InstalledModel, get_installed, install, staging_dir
 from engine.verify import read_json
 
 PREBUILT_FILES = ("model.onnx", "model.onnx.data", "genai_config.json", *CARRIED_FILES)
+
+
+class Stage(StrEnum):
+    """The stages of a pull or conversion, as ``Progress.stage`` names them (a StrEnum: equal to those strings)."""
+
+    CHECK = "check"  # what the model is and needs, before anything large is fetched
+    DOWNLOAD = "download"
+    VERIFY = "verify"  # part of the download: sizes and hashes
+    CONVERT = "convert"
+    INSTALL = "install"
 
 
 def default_name(entry: CatalogEntry, precision: str, provider: str) -> str:
@@ -153,7 +164,7 @@ def pull_hub(ref: str, *, precision: str = "int4", provider: str = "cpu", name: 
     except StoreError:
         pass
     model = describe_hub_model(ref, precision=precision, endpoint=endpoint, token=token, cancel=cancel)
-    progress(Progress(stage="check", done=1, total=1, unit="steps", message=model.summary(precision)))
+    progress(Progress(stage=Stage.CHECK, done=1, total=1, unit="steps", message=model.summary(precision)))
     _check_room(model)
     snap = download_snapshot(model.repo_id, model.commit, endpoint=endpoint, token=token, progress=progress,
                              cancel=cancel)
@@ -173,7 +184,8 @@ def pull(model: str, *, precision: str = "int4", provider: str = "cpu", name: st
     the catalog; returns the installed model (at once if it is already there).
 
     With ``prebuilt`` and an official ONNX build listed for this precision and provider, that build is downloaded
-    instead of the checkpoint and no conversion runs.
+    instead of the checkpoint and no conversion runs. This is the work itself: ``engine.pulljobs.run_job`` wraps it
+    with the resume record, the lock and the clean-up that ``ponder pull`` and the Models page share.
     """
     try:
         entry = find_entry(model)
@@ -210,7 +222,7 @@ def _install_prebuilt(snap: Snapshot, model_dir: Path, name: str, entry: Catalog
     if not (model_dir / "model.onnx").is_file():
         raise ConversionError(f"The prebuilt ONNX build in {snap.repo_id} has no model.onnx.",
                               "Run the pull again with --convert to build it from the checkpoint.")
-    progress(Progress(stage="install", done=0, total=1, unit="steps", message="Installing prebuilt model"))
+    progress(Progress(stage=Stage.INSTALL, done=0, total=1, unit="steps", message="Installing prebuilt model"))
     final = staging_dir() / f"{name}.prebuilt"
     shutil.rmtree(final, ignore_errors=True)
     final.mkdir()
@@ -229,5 +241,5 @@ def _install_prebuilt(snap: Snapshot, model_dir: Path, name: str, entry: Catalog
     )
     write_manifest(final, manifest)
     installed = install(final, name)
-    progress(Progress(stage="install", done=1, total=1, unit="steps", message=f"Installed {name}"))
+    progress(Progress(stage=Stage.INSTALL, done=1, total=1, unit="steps", message=f"Installed {name}"))
     return installed
