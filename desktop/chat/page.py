@@ -41,7 +41,7 @@ from engine.documents.embed import hosted_embedder
 from engine.documents.index import DocumentIndex
 from engine.documents.pipeline import embedder_folder
 from engine.documents.retrieve import Source, retrieve
-from engine.remote import ChatBackend, RemoteEngines
+from engine.remote import RemoteEngines
 from engine.runtime.generate import Controls, Finished, GenerationConfig, Notice, TextDelta
 from engine.runtime.host import ChatKey
 from engine.runtime.sampling import SamplingParams
@@ -403,11 +403,9 @@ class ChatPage(QWidget):
             position = self._editing
             self._cancel_edit()
             self.model.set_rows([r for r in self.model.rows if self._position(r) < position])
-            self._start(lambda m, n, cfg, ctl, r, e: actions.edit_and_resend(
-                self.store, m, n, conv_id, position, text, cfg, ctl, r, engine=e))
+            self._start(actions.EditAndResend(conv_id, position, text))
         else:
-            self._start(lambda m, n, cfg, ctl, r, e: actions.send(self.store, m, n, conv_id, text, cfg, ctl, r,
-                                                                  engine=e))
+            self._start(actions.Send(conv_id, text))
 
     def regenerate(self) -> None:
         """Replace the last reply."""
@@ -416,7 +414,7 @@ class ChatPage(QWidget):
         conv_id = self.conversation_id
         last_user = max((i for i, r in enumerate(self.model.rows) if r.role == "user"), default=-1)
         self.model.set_rows(self.model.rows[: last_user + 1])
-        self._start(lambda m, n, cfg, ctl, r, e: actions.regenerate(self.store, m, n, conv_id, cfg, ctl, r, engine=e))
+        self._start(actions.Regenerate(conv_id))
 
     def _position(self, row: Row) -> int:
         return self.model.rows.index(row)
@@ -425,8 +423,7 @@ class ChatPage(QWidget):
         s = self.settings()
         return GenerationConfig(SamplingParams(temperature=s.temperature, top_p=s.top_p), max_new_tokens=s.max_tokens)
 
-    def _start(self, make: Callable[[ChatBackend, str, GenerationConfig, Controls, actions.Retriever | None, str],
-                                    Iterator[Any]]) -> None:
+    def _start(self, action: actions.ChatAction) -> None:
         choice, name = str(self.model_box.currentData()), self.model_box.currentText()
         remote = choice[len(REMOTE):].split(REMOTE_SEP, 1) if choice.startswith(REMOTE) else None
         path = Path(choice)
@@ -448,9 +445,12 @@ class ChatPage(QWidget):
         def factory() -> Iterator[Any]:  # runs on the model host's thread: loading happens there too
             if remote is not None:
                 engine, model = remote
-                return make(RemoteEngines().chat_model(engine, model), model, config, controls, documents(), engine)
-            key = ChatKey(path, settings.provider, settings.threads or None, settings.context_length)
-            return make(host.chat(key), name, config, controls, documents(), actions.LOCAL_ENGINE)
+                reply = actions.Reply(RemoteEngines().chat_model(engine, model), model, config, controls,
+                                      documents(), engine)
+            else:
+                key = ChatKey(path, settings.provider, settings.threads or None, settings.context_length)
+                reply = actions.Reply(host.chat(key), name, config, controls, documents())
+            return actions.perform(self.store, action, reply)
 
         worker = GeneratorWorker(factory, on_cancel=controls.cancel)
         assert self.conversation_id is not None

@@ -1,5 +1,6 @@
-"""One function per chat action — send, regenerate, edit and resend — each a generator of the reply's events
-that also keeps the conversation on disk as the reply grows."""
+"""The chat actions — send, regenerate, edit and resend — as typed requests (:class:`Send`, :class:`Regenerate`,
+:class:`EditAndResend`) answered by a :class:`Reply` (who answers and how); each runs as a generator of the reply's
+events that also keeps the conversation on disk as the reply grows."""
 
 from __future__ import annotations
 
@@ -52,68 +53,110 @@ def _title_from(text: str) -> str:
     return line if len(line) <= 48 else line[:47].rstrip() + "…"
 
 
-def _stream_reply(store: ConversationStore, model: ChatBackend, model_name: str, conversation_id: str,
-                  config: GenerationConfig, controls: Controls, user: StoredMessage | None,
-                  retriever: Retriever | None, engine: str) -> Iterator[ReplyEvent]:
+@dataclass(frozen=True)
+class Reply:
+    """Who answers and how: the model (local or a remote engine's) and its name, the generation settings, the
+    controls that stop it, the conversation's documents (None: none attached) and, for the record, which engine
+    runs the model ("local" or a remote engine's name)."""
+
+    model: ChatBackend
+    model_name: str
+    config: GenerationConfig
+    controls: Controls = field(default_factory=Controls)
+    retriever: Retriever | None = None
+    engine: str = LOCAL_ENGINE
+
+
+@dataclass(frozen=True)
+class Send:
+    """Add the person's message ``text`` and answer it."""
+
+    conversation_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Regenerate:
+    """Replace the last reply with a new one."""
+
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class EditAndResend:
+    """Replace the person's message at ``position`` with ``text`` (the later turns go) and answer it."""
+
+    conversation_id: str
+    position: int
+    text: str
+
+
+ChatAction = Send | Regenerate | EditAndResend
+
+
+def _stream_reply(store: ConversationStore, conversation_id: str, reply: Reply,
+                  user: StoredMessage | None) -> Iterator[ReplyEvent]:
     history = prompt_messages(store, conversation_id)
     sources: list[dict[str, Any]] = []
-    if retriever is not None and history and history[-1].role == "user":
+    if reply.retriever is not None and history and history[-1].role == "user":
         # only the question being answered carries its passages; earlier turns stay short
-        found = retriever(history[-1].content)
+        found = reply.retriever(history[-1].content)
         history[-1] = Message("user", cited_prompt(history[-1].content, found))
         sources = [s.to_dict() for s in found]
-    extra = {"sources": sources} if retriever is not None else {}
-    reply = store.append(conversation_id, "assistant", "", state="streaming", engine=engine, model=model_name,
-                         stats=extra)
-    yield ReplyStarted(conversation_id, reply, user, sources)
+    extra = {"sources": sources} if reply.retriever is not None else {}
+    stored = store.append(conversation_id, "assistant", "", state="streaming", engine=reply.engine,
+                          model=reply.model_name, stats=extra)
+    yield ReplyStarted(conversation_id, stored, user, sources)
     text = {"reasoning": "", "answer": ""}
     saved = time.monotonic()
     try:
-        for event in model.stream_chat(history, config, controls):
+        for event in reply.model.stream_chat(history, reply.config, reply.controls):
             if isinstance(event, TextDelta):
                 text[event.channel] += event.text
                 if time.monotonic() - saved >= SAVE_EVERY_S:
-                    store.save_progress(reply.id, content=text["answer"], reasoning=text["reasoning"])
+                    store.save_progress(stored.id, content=text["answer"], reasoning=text["reasoning"])
                     saved = time.monotonic()
             elif isinstance(event, Finished):
                 state = "cancelled" if event.finish_reason == "cancelled" else "complete"
-                store.save_progress(reply.id, content=event.answer, reasoning=event.reasoning, state=state,
+                store.save_progress(stored.id, content=event.answer, reasoning=event.reasoning, state=state,
                                     stats={**asdict(event.stats), "finish_reason": event.finish_reason,
                                            "reasoning_unfinished": event.reasoning_unfinished, **extra})
             yield event
     except BaseException:
-        store.save_progress(reply.id, content=text["answer"], reasoning=text["reasoning"], state="interrupted")
+        store.save_progress(stored.id, content=text["answer"], reasoning=text["reasoning"], state="interrupted")
         raise
 
 
-def send(store: ConversationStore, model: ChatBackend, model_name: str, conversation_id: str, text: str,
-         config: GenerationConfig, controls: Controls, retriever: Retriever | None = None, *,
-         engine: str = LOCAL_ENGINE) -> Iterator[ReplyEvent]:
-    """Add the person's message and stream the reply (answered from ``retriever``'s passages when given);
-    ``engine`` names who runs ``model`` ("local", or a remote engine's name) for the record."""
-    conv = store.get(conversation_id)
-    user = store.append(conversation_id, "user", text)
+def send(store: ConversationStore, action: Send, reply: Reply) -> Iterator[ReplyEvent]:
+    """Add the person's message and stream the reply (answered from the reply's documents when it has some)."""
+    conv = store.get(action.conversation_id)
+    user = store.append(action.conversation_id, "user", action.text)
     if conv.title == DEFAULT_TITLE:
-        store.update(conversation_id, title=_title_from(text))
-    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, user, retriever, engine)
+        store.update(action.conversation_id, title=_title_from(action.text))
+    yield from _stream_reply(store, action.conversation_id, reply, user)
 
 
-def regenerate(store: ConversationStore, model: ChatBackend, model_name: str, conversation_id: str,
-               config: GenerationConfig, controls: Controls, retriever: Retriever | None = None, *,
-               engine: str = LOCAL_ENGINE) -> Iterator[ReplyEvent]:
-    """Replace the last reply with a new one."""
-    messages = store.messages(conversation_id)
+def regenerate(store: ConversationStore, action: Regenerate, reply: Reply) -> Iterator[ReplyEvent]:
+    """Replace the last reply with a new one (nothing happens in a conversation without a message)."""
+    messages = store.messages(action.conversation_id)
     last_user = max((m.position for m in messages if m.role == "user"), default=None)
     if last_user is None:
         return
-    store.truncate(conversation_id, last_user + 1)
-    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, None, retriever, engine)
+    store.truncate(action.conversation_id, last_user + 1)
+    yield from _stream_reply(store, action.conversation_id, reply, None)
 
 
-def edit_and_resend(store: ConversationStore, model: ChatBackend, model_name: str, conversation_id: str,
-                    position: int, text: str, config: GenerationConfig, controls: Controls,
-                    retriever: Retriever | None = None, *, engine: str = LOCAL_ENGINE) -> Iterator[ReplyEvent]:
-    """Replace the person's message at ``position`` (the later turns go) and stream a new reply."""
-    store.truncate(conversation_id, position)
-    user = store.append(conversation_id, "user", text)
-    yield from _stream_reply(store, model, model_name, conversation_id, config, controls, user, retriever, engine)
+def edit_and_resend(store: ConversationStore, action: EditAndResend, reply: Reply) -> Iterator[ReplyEvent]:
+    """Replace the person's message at the action's position (the later turns go) and stream a new reply."""
+    store.truncate(action.conversation_id, action.position)
+    user = store.append(action.conversation_id, "user", action.text)
+    yield from _stream_reply(store, action.conversation_id, reply, user)
+
+
+def perform(store: ConversationStore, action: ChatAction, reply: Reply) -> Iterator[ReplyEvent]:
+    """Run any chat action: its reply's events, the conversation kept on disk as the reply grows."""
+    if isinstance(action, Send):
+        return send(store, action, reply)
+    if isinstance(action, Regenerate):
+        return regenerate(store, action, reply)
+    return edit_and_resend(store, action, reply)

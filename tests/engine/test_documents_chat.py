@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.chat.conversation import ReplyStarted, regenerate, send
+from engine.chat.conversation import Regenerate, Reply, ReplyStarted, Send, regenerate, send
 from engine.chat.storage import ConversationStore
 from engine.chat.template import Message
 from engine.documents.embed import Embedder
@@ -120,8 +120,8 @@ def test_a_reply_carries_its_sources_and_the_prompt_quotes_them(tmp_path: Path, 
 
     store = ConversationStore(tmp_path / "c.db")
     conv = store.create()
-    events = list(send(store, model, "tiny", conv.id, "Which animal is the largest rodent?", GREEDY, Controls(),
-                       retriever))
+    events = list(send(store, Send(conv.id, "Which animal is the largest rodent?"),
+                       Reply(model, "tiny", GREEDY, Controls(), retriever)))
     started = events[0]
     assert isinstance(started, ReplyStarted) and started.sources[0]["label"] == "manual.pdf, p. 2"
     user, reply = store.messages(conv.id)
@@ -130,7 +130,8 @@ def test_a_reply_carries_its_sources_and_the_prompt_quotes_them(tmp_path: Path, 
     assert reply.stats["generated_tokens"] > 0  # the final stats keep the sources beside the figures
     assert "[1] (manual.pdf, p. 2)" in prompts[0][-1].content and "capybara" in prompts[0][-1].content
 
-    list(regenerate(store, model, "tiny", conv.id, GREEDY, Controls(), lambda q: []))  # nothing relevant now
+    nothing_relevant = Reply(model, "tiny", GREEDY, retriever=lambda q: [])
+    list(regenerate(store, Regenerate(conv.id), nothing_relevant))
     assert store.messages(conv.id)[-1].stats["sources"] == []
     assert "could not find the answer in the documents" in prompts[1][-1].content
     assert prompts[1][-1].content.endswith("Question: Which animal is the largest rodent?")
