@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.errors import PonderError
 from engine.paths import ponder_home
+from engine.sqlite_db import Database
 
 STATES = ("complete", "streaming", "interrupted", "cancelled")
 _SCHEMA = """
@@ -100,30 +98,13 @@ class ConversationStore:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or ponder_home() / "conversations.db"
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        with self._lock:
-            self._db.executescript(_SCHEMA)
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._database = Database(self.path, _SCHEMA)
+        self._lock, self._db = self._database.lock, self._database.conn
+        self._tx = self._database.transaction
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._db.close()
+        self._database.close()
 
     # conversations -------------------------------------------------------------------------------------------
 

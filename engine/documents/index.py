@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import numpy as np
 from engine.documents.chunk import Chunk
 from engine.errors import PonderError
 from engine.paths import ponder_home
+from engine.sqlite_db import Database
 
 RRF_K = 60
 _SCHEMA = """
@@ -134,35 +134,23 @@ class DocumentIndex:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or ponder_home() / "documents.db"
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-            self._db.execute(f"PRAGMA {pragma}")
-        with self._lock:
-            self._db.executescript(_SCHEMA)
-            columns = {r[1] for r in self._db.execute("PRAGMA table_info(collections)")}
-            if "embedder" not in columns:  # indexes made before the embedder was recorded
+        self._database = Database(self.path, _SCHEMA)
+        self._lock, self._db = self._database.lock, self._database.conn
+        if "embedder" not in self._database.columns("collections"):  # indexes made before it was recorded
+            with self._lock:
                 self._db.execute("ALTER TABLE collections ADD COLUMN embedder TEXT NOT NULL DEFAULT ''")
         self._matrix: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # collection -> (generation, ids, vectors)
         self._generation = 0
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._db.close()
+        self._database.close()
 
     def _tx(self, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, args in statements:
-                    self._db.execute(sql, args)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            self._generation += 1
+        with self._database.transaction() as db:
+            for sql, args in statements:
+                db.execute(sql, args)
+        self._generation += 1  # cached search matrices are stale after the commit
 
     def create_collection(self, name: str) -> None:
         """Create a collection (no error if it exists)."""
@@ -209,28 +197,22 @@ class DocumentIndex:
             raise ValueError("one embedding per chunk")
         vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
         now = time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "INSERT INTO files (collection, path, size, mtime_ns, sha256, status, error, kind, title, chunks, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, 'indexed', '', ?, ?, ?, ?) ON CONFLICT (collection, path) "
-                    "DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, "
-                    "status = 'indexed', error = '', kind = excluded.kind, title = excluded.title, "
-                    "chunks = excluded.chunks, updated_at = excluded.updated_at",
-                    (collection, path, size, mtime_ns, sha256, kind, title, len(chunks), now))
-                (file_id,) = self._db.execute("SELECT id FROM files WHERE collection = ? AND path = ?",
-                                              (collection, path)).fetchone()
-                self._db.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
-                self._db.executemany(
-                    "INSERT INTO chunks (file_id, text, start, end, page, heading, embedding) VALUES (?, ?, ?, ?, ?, "
-                    "?, ?)", [(file_id, c.text, c.start, c.end, c.page, json.dumps(list(c.heading), ensure_ascii=False),
-                               vectors[i].tobytes()) for i, c in enumerate(chunks)])
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            self._generation += 1
+        with self._database.transaction() as db:
+            db.execute(
+                "INSERT INTO files (collection, path, size, mtime_ns, sha256, status, error, kind, title, chunks, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, 'indexed', '', ?, ?, ?, ?) ON CONFLICT (collection, path) "
+                "DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, "
+                "status = 'indexed', error = '', kind = excluded.kind, title = excluded.title, "
+                "chunks = excluded.chunks, updated_at = excluded.updated_at",
+                (collection, path, size, mtime_ns, sha256, kind, title, len(chunks), now))
+            (file_id,) = db.execute("SELECT id FROM files WHERE collection = ? AND path = ?",
+                                    (collection, path)).fetchone()
+            db.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
+            db.executemany(
+                "INSERT INTO chunks (file_id, text, start, end, page, heading, embedding) VALUES (?, ?, ?, ?, ?, "
+                "?, ?)", [(file_id, c.text, c.start, c.end, c.page, json.dumps(list(c.heading), ensure_ascii=False),
+                           vectors[i].tobytes()) for i, c in enumerate(chunks)])
+        self._generation += 1
 
     def add_pending(self, collection: str, path: str, size: int, mtime_ns: int) -> bool:
         """Queue a file for indexing unless it is indexed (or failed) as it is now; returns True when queued.
