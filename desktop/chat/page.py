@@ -32,8 +32,8 @@ from desktop.chat.transcript import MessageDelegate, Row, TranscriptModel, Trans
 from desktop.documents.indexer import DocumentIndexer
 from desktop.documents.panel import DocumentsBar
 from desktop.documents.source_view import SourceDialog
+from desktop.jobs import call, run_background
 from desktop.offline import offline_note
-from desktop.settings.jobs import call, run_background
 from desktop.workers import BackgroundJobs, GeneratorWorker, InferenceThread
 from engine.chat import conversation as actions
 from engine.chat.storage import ConversationStore, StoredMessage

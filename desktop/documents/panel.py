@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.documents.indexer import DocumentIndexer
+from desktop.jobs import run_background
 from desktop.offline import offline_note
-from desktop.settings.jobs import run_background
 from engine.cancel import CancelToken
 from engine.documents.embedders import embedder_folder, find_embedder, get_embedder
 from engine.documents.pipeline import IndexProgress

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.workers import BackgroundJobs, GeneratorWorker
+from desktop.jobs import call, run_background
+from desktop.workers import BackgroundJobs
 from engine.documents.locate import Passage, locate
 
 HIGHLIGHT = QColor("#ffe066")
@@ -62,14 +63,7 @@ class SourceDialog(QDialog):
         path = Path(str(source.get("file", "")))
         start, end, text = int(source.get("start", 0)), int(source.get("end", 0)), str(source.get("text", ""))
 
-        def work() -> Any:
-            return locate(path, start, end, text)
-            yield  # a generator for the worker; it has nothing to report on the way
-
-        self._worker = GeneratorWorker(work)
-        self._worker.finished.connect(self._show)
-        self._worker.failed.connect(self._fail)
-        jobs.start(self._worker)
+        run_background(jobs, self, call(locate, path, start, end, text), self._show, self._fail)
 
     def _fail(self, message: str) -> None:
         self.where.setText(message)

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from desktop.jobs import call, run_background
 from desktop.offline import offline_note
-from desktop.settings.jobs import call, run_background
 from desktop.workers import BackgroundJobs
 from engine.hardware import HardwareReport, fit
 from engine.progress import format_bytes

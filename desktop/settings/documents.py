@@ -9,8 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from desktop.jobs import run_background
 from desktop.offline import offline_note
-from desktop.settings.jobs import run_background
 from desktop.settings.widgets import card, note_label
 from desktop.workers import BackgroundJobs
 from engine.cancel import CancelToken

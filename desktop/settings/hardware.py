@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.jobs import call, run_background, run_inference
 from desktop.settings.chart import ERROR_COLOR, Bar, SpeedChart
-from desktop.settings.jobs import call, run_background, run_inference
 from desktop.settings.widgets import card, narrow, note_label
 from desktop.workers import BackgroundJobs, InferenceThread
 from engine.hardware import HardwareReport, probe

@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QHideEvent, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from desktop.jobs import call, run_background
 from desktop.settings.chart import ERROR_COLOR
-from desktop.settings.jobs import call, run_background
 from desktop.settings.widgets import card, note_label
 from desktop.workers import BackgroundJobs
 from engine.network_log import DOWNLOAD, REMOTE, UNEXPECTED, NetworkRecord, clear_activity, read_activity

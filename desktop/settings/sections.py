@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.jobs import call, run_background
 from desktop.settings.chart import ERROR_COLOR
-from desktop.settings.jobs import call, run_background
 from desktop.settings.network import NetworkActivity
 from desktop.settings.widgets import card, narrow, note_label
 from desktop.workers import BackgroundJobs

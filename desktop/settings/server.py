@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.jobs import call, run_background
 from desktop.offline import offline_note
 from desktop.settings.chart import ERROR_COLOR
-from desktop.settings.jobs import call, run_background
 from desktop.settings.widgets import card, narrow, note_label
 from desktop.workers import BackgroundJobs
 from engine.errors import PonderError

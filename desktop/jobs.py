@@ -1,7 +1,10 @@
-"""Run a function or generator off the GUI thread and get its results back on the GUI thread.
+"""The one way the window runs work off the GUI thread: :func:`run_background` (downloads, probes, file work, each
+on a thread of its own that ends with it) and :func:`run_inference` (anything that uses a loaded model, on the model
+host's thread); results come back on the GUI thread.
 
-Each job keeps its worker alive until the worker ends (a worker dropped while its thread runs would crash), and
-calls back only while the widget that asked for it still exists.
+Each job keeps its worker alive until the worker ends (a worker dropped while its thread runs would crash), is
+released when it ends, and calls back only while the widget that asked for it still exists. Long jobs with their
+own controls (pulls, indexing, chat replies) use desktop.workers' ``GeneratorWorker`` directly on the same runners.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from desktop.workers import BackgroundJobs, GeneratorFactory, GeneratorWorker, I
 _LIVE: set[_Job] = set()
 
 
-def call(fn: Callable[[], Any]) -> GeneratorFactory:
-    """A generator factory whose generator yields nothing and returns ``fn()``."""
+def call(fn: Callable[..., Any], *args: Any) -> GeneratorFactory:
+    """A generator factory whose generator yields nothing and returns ``fn(*args)``."""
 
     def gen() -> Generator[Any, None, Any]:
         yield from ()
-        return fn()
+        return fn(*args)
 
     return gen
 
@@ -67,7 +70,7 @@ class _Job(QObject):
 
 
 def run_background(jobs: BackgroundJobs, owner: QObject, factory: GeneratorFactory,
-                   on_done: Callable[[Any], None], on_fail: Callable[[str], None],
+                   on_done: Callable[[Any], None], on_fail: Callable[[str], None] = lambda _: None,
                    on_items: Callable[[list[Any]], None] | None = None) -> GeneratorWorker:
     """Run ``factory``'s generator on a background thread (work that opens no model session)."""
     job = _Job(GeneratorWorker(factory), owner, on_done, on_fail, on_items)
