@@ -1,174 +1,97 @@
-"""Download and conversion jobs of the Models page: the job (start, pause, resume, cancel), its progress panel,
-and ``pulls.json``, which lists unfinished jobs so that a restarted app offers to resume them.
+"""The Models page's pull and conversion jobs: :class:`Job`, a Qt adapter over an engine job
+(:mod:`engine.pulljobs`), and :class:`JobPanel`, its progress panel.
 
-Pause cancels the engine call: the engine keeps partial downloads and finished conversion stages, so Resume simply
-starts the same job again. Cancel also removes the partial download and the conversion's staging folder.
+The engine keeps everything about a job but its look: its record and lock under the data folder, its stages, the
+prebuilt-or-convert choice, resuming and clean-up. So a pull started by ``ponder pull`` shows here too (the page
+reads the records every second: its stage and progress, and "running in another process"), and either side resumes
+what the other stopped. Pause cancels the engine call, which keeps partial downloads and finished conversion
+stages, so Resume runs the same job again; Cancel also discards it (``discard_job``).
 """
 
 from __future__ import annotations
 
 import html
-import shutil
 from collections.abc import Callable, Generator
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from enum import StrEnum
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QFrame, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from desktop.workers import BackgroundJobs, GeneratorWorker
 from engine.cancel import CancelToken
-from engine.catalog import CatalogEntry, find_entry
-from engine.convert.pipeline import convert_checkpoint
 from engine.errors import PonderError
-from engine.paths import downloads_dir, ponder_home
+from engine.pidlock import LockedError
 from engine.progress import Progress, format_bytes, run_with_progress
-from engine.pull import default_name, hub_model_name, parse_repo_ref, pull
+from engine.pulljobs import JobKind, JobState, JobStatus, PullSpec, Stage, discard_job, list_jobs, remember, run_job
 from engine.settings import Settings
-from engine.store import InstalledModel, get_installed, staging_dir
-from engine.verify import read_json, write_json_atomic
-
-PULLS_FILE = "pulls.json"
+from engine.store import InstalledModel, get_installed
 
 
-def _entry(model: str) -> CatalogEntry | None:
-    try:
-        return find_entry(model)
-    except PonderError:
-        return None
+class Phase(StrEnum):
+    """Where a job stands, as its panel shows it."""
+
+    RUNNING = "running"  # here, on BackgroundJobs
+    PAUSING = "pausing"
+    PAUSED = "paused"
+    CANCELLING = "cancelling"
+    FAILED = "failed"
+    ELSEWHERE = "elsewhere"  # another process runs it (``ponder pull`` in a terminal, another window)
+    DONE = "done"
+    REMOVED = "removed"
 
 
-@dataclass(frozen=True)
-class JobSpec:
-    """What a job makes: ``kind`` "pull" (``model`` is a catalog id, or a Hub repository ``owner/name[@rev]``
-    that is not in the catalog) or "convert" (``model`` is the installed name and ``path`` the checkpoint
-    folder)."""
-
-    kind: str
-    model: str
-    precision: str
-    provider: str
-    path: str = ""
-
-    @property
-    def key(self) -> str:
-        """Identifies the job: the same spec twice is the same job."""
-        return f"{self.kind}:{self.model}:{self.precision}:{self.provider}"
-
-    def installed_name(self) -> str:
-        """The name the model is installed under."""
-        if self.kind == "convert":
-            return self.model
-        entry = _entry(self.model)
-        if entry is not None:
-            return default_name(entry, self.precision, self.provider)
-        return hub_model_name(parse_repo_ref(self.model)[0], self.precision, self.provider)
-
-    def title(self) -> str:
-        """A short label: the catalog name, the Hub repository, or the local folder's name."""
-        if self.kind == "convert":
-            return f"{self.model} ({Path(self.path).name})"
-        entry = _entry(self.model)
-        return f"{entry.name if entry else self.model} · {self.precision}"
-
-    def stages(self) -> tuple[str, ...]:
-        """The stages this job goes through, in order."""
-        if self.kind == "pull":
-            entry = _entry(self.model)
-            if entry is not None and entry.prebuilt_for(self.precision, self.provider) is not None:
-                return ("download", "install")
-            return ("download", "convert", "install")
-        return ("convert", "install")
-
-    def download_folders(self) -> set[str]:
-        """Names of the folders under ``downloads_dir()`` this job downloads into (one per repository)."""
-        if self.kind != "pull":
-            return set()
-        entry = _entry(self.model)
-        if entry is None:
-            try:
-                return {parse_repo_ref(self.model)[0].replace("/", "--")}
-            except PonderError:
-                return set()
-        build = entry.prebuilt_for(self.precision, self.provider)
-        return {(build.repo_id if build else entry.repo_id).replace("/", "--")}
-
-
-def pulls_path() -> Path:
-    """``PONDER_HOME/pulls.json``."""
-    return ponder_home() / PULLS_FILE
-
-
-def load_pending() -> list[JobSpec]:
-    """Unfinished jobs recorded by an earlier run (malformed entries are skipped)."""
-    data: Any = read_json(pulls_path())
-    found: list[JobSpec] = []
-    for raw in data.get("jobs", []) if isinstance(data, dict) else []:
-        try:
-            spec = JobSpec(kind=str(raw.get("kind", "pull")), model=str(raw["model"]), precision=str(raw["precision"]),
-                           provider=str(raw["provider"]), path=str(raw.get("path", "")))
-        except (KeyError, TypeError, AttributeError):
-            continue
-        if spec.kind in ("pull", "convert") and spec.key not in {s.key for s in found}:
-            found.append(spec)
-    return found
-
-
-def _save(specs: list[JobSpec]) -> None:
-    write_json_atomic(pulls_path(), {"version": 1, "jobs": [asdict(s) for s in specs]})
-
-
-def record_pending(spec: JobSpec) -> None:
-    """Add ``spec`` to pulls.json (atomically)."""
-    specs = load_pending()
-    if spec.key not in {s.key for s in specs}:
-        _save([*specs, spec])
-
-
-def forget_pending(spec: JobSpec) -> None:
-    """Remove ``spec`` from pulls.json."""
-    specs = load_pending()
-    if spec.key in {s.key for s in specs}:
-        _save([s for s in specs if s.key != spec.key])
+ACTIVE = (Phase.RUNNING, Phase.PAUSING, Phase.CANCELLING)  # a worker of this page is running it
+POLL_MS = 1000  # how often the records are read: jobs run by other processes come, progress and go
 
 
 class Job(QObject):
-    """One pull or conversion: runs on BackgroundJobs; states "running", "pausing", "paused", "cancelling",
-    "failed", "done" and "removed"."""
+    """One engine job as the page sees it; ``spec.name`` (the installed name) identifies it."""
 
     changed = Signal()
     progressed = Signal(object)
-    installed = Signal(object)
+    installed = Signal(object)  # installed here: the InstalledModel
+    installed_elsewhere = Signal(str)  # another process finished it: the model's name
     ended = Signal()  # done, cancelled or dismissed: the panel goes away
 
-    def __init__(self, spec: JobSpec, jobs: BackgroundJobs, settings: Callable[[], Settings],
-                 others: Callable[[Job], list[Job]], parent: QObject | None = None) -> None:
+    def __init__(self, spec: PullSpec, jobs: BackgroundJobs, settings: Callable[[], Settings],
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.spec, self._jobs, self._settings, self._others = spec, jobs, settings, others
-        self.state = "paused"
+        self.spec, self._jobs, self._settings = spec, jobs, settings
+        self.state = Phase.PAUSED
         self.error = ""
+        self.owner_pid: int | None = None
         self.last: Progress | None = None
+        self._recorded = False  # the engine has a record of it (or had one)
         self._worker: GeneratorWorker | None = None
         self._retired: list[GeneratorWorker] = []  # ended workers whose threads may still be winding down
-        self._after_cancel = "paused"
+        self._after_cancel = Phase.PAUSED
 
     def _factory(self, token: CancelToken) -> Callable[[], Generator[Progress, None, InstalledModel]]:
         spec, endpoint = self.spec, self._settings().hub_endpoint or None
 
         def run() -> Generator[Progress, None, InstalledModel]:
-            if spec.kind == "convert":
-                return (yield from run_with_progress(convert_checkpoint, Path(spec.path), spec.model,
-                                                     precision=spec.precision, provider=spec.provider, cancel=token))
-            return (yield from run_with_progress(pull, spec.model, precision=spec.precision, provider=spec.provider,
-                                                 endpoint=endpoint, keep_download=True, cancel=token))
+            return (yield from run_with_progress(run_job, spec, endpoint=endpoint, cancel=token))
         return run
 
+    def _set(self, state: Phase, error: str = "") -> None:
+        self.state, self.error = state, error
+        self.changed.emit()
+
     def start(self) -> None:
-        """Start (or resume) the job; returns at once."""
-        if self.state in ("running", "pausing", "cancelling"):
+        """Start (or resume) the job; returns at once. Another process running it shows as ``elsewhere``."""
+        if self.state in (*ACTIVE, Phase.ELSEWHERE):
             return
-        record_pending(self.spec)
+        try:
+            remember(self.spec)  # recorded before it runs: a crash from here on leaves it resumable
+        except LockedError as err:
+            self._recorded, self.owner_pid = True, err.pid
+            self._set(Phase.ELSEWHERE)
+            return
+        except PonderError as err:
+            self._set(Phase.FAILED, str(err))
+            return
+        self._recorded = True
         token = CancelToken()
         worker = GeneratorWorker(self._factory(token), interval_s=0.1, on_cancel=token.cancel)
         worker.yielded.connect(self._on_progress)
@@ -177,25 +100,53 @@ class Job(QObject):
         worker.cancelled.connect(self._on_cancelled)
         self._worker = worker
         self._retired.append(worker)
-        self.state, self.error = "running", ""
-        self.changed.emit()
+        self._set(Phase.RUNNING)
         self._jobs.start(worker)
 
     def pause(self) -> None:
         """Stop now; partial files stay so that :meth:`start` continues where it stopped."""
-        if self.state == "running" and self._worker is not None:
-            self._after_cancel, self.state = "paused", "pausing"
+        if self.state is Phase.RUNNING and self._worker is not None:
+            self._after_cancel = Phase.PAUSED
             self._worker.cancel()
-            self.changed.emit()
+            self._set(Phase.PAUSING)
 
     def cancel(self) -> None:
-        """Stop and remove the partial download and staging folders; the job ends."""
-        if self.state in ("running", "pausing") and self._worker is not None:
-            self._after_cancel, self.state = "remove", "cancelling"
+        """Stop and discard the job (its partial download and staging folders); the job ends."""
+        if self.state in (Phase.RUNNING, Phase.PAUSING) and self._worker is not None:
+            self._after_cancel = Phase.REMOVED
             self._worker.cancel()
-            self.changed.emit()
-        elif self.state in ("paused", "failed"):
-            self._remove()
+            self._set(Phase.CANCELLING)
+        elif self.state in (Phase.PAUSED, Phase.FAILED):
+            self._discard()
+
+    def sync(self, status: JobStatus | None) -> None:
+        """Follow the engine's record (``None``: there is none any more) while no worker of this page runs it."""
+        if self.state in ACTIVE or self.state in (Phase.DONE, Phase.REMOVED):
+            return
+        if status is None:
+            if not self._recorded:
+                return
+            try:
+                get_installed(self.spec.name)
+            except PonderError:
+                self.state = Phase.REMOVED  # discarded elsewhere
+            else:
+                self.state = Phase.DONE
+                self.installed_elsewhere.emit(self.spec.name)
+            self.ended.emit()
+            return
+        self._recorded = True
+        if status.spec != self.spec:
+            self.spec = status.spec
+        self.owner_pid = status.owner_pid
+        latest = status.progress()
+        if latest is not None and latest != self.last:
+            self.last = latest
+            self.progressed.emit(latest)
+        state = {JobState.RUNNING: Phase.ELSEWHERE, JobState.PAUSED: Phase.PAUSED,
+                 JobState.FAILED: Phase.FAILED}[status.state]
+        if (state, status.error) != (self.state, self.error):
+            self._set(state, status.error)
 
     @Slot(list)
     def _on_progress(self, batch: list[Any]) -> None:
@@ -206,60 +157,41 @@ class Job(QObject):
 
     @Slot(object)
     def _on_finished(self, model: object) -> None:
-        self._worker, self.state = None, "done"
-        forget_pending(self.spec)
+        self._worker, self.state = None, Phase.DONE
         if isinstance(model, InstalledModel):
-            self._clean_download(str(model.manifest.source.get("commit", "")))
             self.installed.emit(model)
         self.ended.emit()
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        cancelling = self.state == "cancelling"
-        self._worker, self.state, self.error = None, "failed", message
+        cancelling = self.state is Phase.CANCELLING
+        self._worker = None
         if cancelling:
-            self._remove()
+            self._discard()
             return
-        self.changed.emit()
+        self._set(Phase.FAILED, message)
 
     @Slot()
     def _on_cancelled(self) -> None:
         self._worker = None
         try:  # the pull may have finished just as it was cancelled
-            model: InstalledModel | None = get_installed(self.spec.installed_name())
+            model: InstalledModel | None = get_installed(self.spec.name)
         except PonderError:
             model = None
         if model is not None:
             self._on_finished(model)
-        elif self._after_cancel == "remove":
-            self._remove()
+        elif self._after_cancel is Phase.REMOVED:
+            self._discard()
         else:
-            self.state = "paused"
-            self.changed.emit()
+            self._set(Phase.PAUSED)
 
-    def _shared_folders(self) -> set[str]:
-        return {f for job in self._others(self) for f in job.spec.download_folders()}
-
-    def _clean_download(self, commit: str) -> None:
-        for folder in self.spec.download_folders() - self._shared_folders():
-            repo = downloads_dir() / folder
-            if commit:
-                shutil.rmtree(repo / commit, ignore_errors=True)
-            if repo.is_dir() and not any(repo.iterdir()):
-                repo.rmdir()
-
-    def _remove(self) -> None:
-        for folder in self.spec.download_folders() - self._shared_folders():
-            shutil.rmtree(downloads_dir() / folder, ignore_errors=True)
+    def _discard(self) -> None:
         try:
-            name = self.spec.installed_name()
-        except PonderError:
-            name = ""
-        if name:
-            for staged in (staging_dir() / name, staging_dir() / f"{name}.prebuilt"):
-                shutil.rmtree(staged, ignore_errors=True)
-        forget_pending(self.spec)
-        self.state = "removed"
+            discard_job(self.spec)
+        except PonderError as err:  # another process took it meanwhile: say so, keep the panel
+            self._set(Phase.FAILED, str(err))
+            return
+        self.state = Phase.REMOVED
         self.ended.emit()
 
 
@@ -272,7 +204,7 @@ class JobPanel(QFrame):
         self.setObjectName("jobPanel")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.title = QLabel(f"<b>{html.escape(job.spec.title())}</b>")
-        self._stage_order = job.spec.stages()
+        self._spec, self._stage_order = job.spec, job.spec.stages()
         self.stages = QLabel()
         self.stages.setTextFormat(Qt.TextFormat.RichText)
         self.bar = QProgressBar()
@@ -304,13 +236,14 @@ class JobPanel(QFrame):
         self.refresh()
 
     def _pause_or_resume(self) -> None:
-        if self.job.state == "running":
+        if self.job.state is Phase.RUNNING:
             self.job.pause()
         else:
             self.job.start()
 
     def _stage_text(self, current: str | None) -> str:
-        names = {"download": self.tr("Download"), "convert": self.tr("Convert"), "install": self.tr("Install")}
+        names = {Stage.DOWNLOAD: self.tr("Download"), Stage.CONVERT: self.tr("Convert"),
+                 Stage.INSTALL: self.tr("Install")}
         order = self._stage_order
         index = order.index(current) if current in order else -1
         parts = []
@@ -339,26 +272,111 @@ class JobPanel(QFrame):
     def refresh(self) -> None:
         """Show the job's state and latest progress."""
         job, p = self.job, self.job.last
-        stage = "download" if p is not None and p.stage == "verify" else (p.stage if p is not None else None)
+        if job.spec is not self._spec:  # the other side may have recorded other choices (--convert, --name)
+            self._spec, self._stage_order = job.spec, job.spec.stages()
+            self.title.setText(f"<b>{html.escape(job.spec.title())}</b>")
+        stage = Stage.DOWNLOAD if p is not None and p.stage == Stage.VERIFY else (p.stage if p is not None else None)
         self.stages.setText(self._stage_text(stage))
         fraction = p.fraction if p is not None else None
-        running = job.state == "running"
-        if running and fraction is None:
+        running = job.state is Phase.RUNNING
+        if job.state in (Phase.RUNNING, Phase.ELSEWHERE) and fraction is None:
             self.bar.setRange(0, 0)  # busy
         else:
             self.bar.setRange(0, 1000)
             self.bar.setValue(int((fraction or 0) * 1000))
-        detail = {"pausing": self.tr("Pausing…"), "cancelling": self.tr("Cancelling…"),
-                  "paused": (self.tr("Paused at {0} of {1} — Resume continues where it stopped.").format(
+        elsewhere = self.tr("Running in another process (pid {0}), e.g. 'ponder pull' in a terminal; its progress "
+                            "shows here, and if it stops, Resume continues it here.").format(job.owner_pid or "?")
+        detail = {Phase.PAUSING: self.tr("Pausing…"), Phase.CANCELLING: self.tr("Cancelling…"),
+                  Phase.ELSEWHERE: (self._progress_text(p) + " · " if p is not None else "") + elsewhere,
+                  Phase.PAUSED: (self.tr("Paused at {0} of {1} — Resume continues where it stopped.").format(
                       format_bytes(p.done), format_bytes(p.total)) if p is not None and p.unit == "bytes" and p.total
                       else self.tr("Paused — Resume continues where it stopped.")),
-                  "failed": self.tr("Failed: {0}").format(job.error)}.get(job.state)
+                  Phase.FAILED: self.tr("Failed: {0}").format(job.error)}.get(job.state)
         self.detail.setText(detail if detail is not None else (self._progress_text(p) if p is not None
                                                                  else self.tr("Starting…")))
-        self.detail.setStyleSheet("color:#c62828" if job.state == "failed" else "")
-        self.pause_button.setText(self.tr("Pause") if running else self.tr("Retry") if job.state == "failed"
-                                  else self.tr("Resume"))
-        blocked = bool(self._offline) and job.spec.kind == "pull" and not running
-        self.pause_button.setEnabled(job.state in ("running", "paused", "failed") and not blocked)
-        self.pause_button.setToolTip(self._offline if blocked else "")
-        self.cancel_button.setEnabled(job.state in ("running", "pausing", "paused", "failed"))
+        self.detail.setStyleSheet("color:#c62828" if job.state is Phase.FAILED else "")
+        self.pause_button.setText(self.tr("Pause") if job.state in (Phase.RUNNING, Phase.ELSEWHERE)
+                                  else self.tr("Retry") if job.state is Phase.FAILED else self.tr("Resume"))
+        blocked = bool(self._offline) and job.spec.kind is JobKind.PULL and not running
+        self.pause_button.setEnabled(job.state in (Phase.RUNNING, Phase.PAUSED, Phase.FAILED) and not blocked)
+        self.pause_button.setToolTip(self._offline if blocked else self.tr("Pause it where it runs.")
+                                     if job.state is Phase.ELSEWHERE else "")
+        self.cancel_button.setEnabled(job.state in (Phase.RUNNING, Phase.PAUSING, Phase.PAUSED, Phase.FAILED))
+
+
+class DownloadsBox(QGroupBox):
+    """The Models page's Downloads box: a panel for each unfinished job, wherever it runs (the engine's records,
+    read every second), hidden when there is none. ``job_list`` and ``panels`` are keyed by the installed name."""
+
+    installed = Signal(object)  # a job of this window installed its model: the InstalledModel
+    installed_elsewhere = Signal(str)  # another process finished a job shown here: the model's name
+    changed = Signal()  # a job started, stopped or ended
+    failed = Signal(str)  # the records could not be read: why
+
+    def __init__(self, jobs: BackgroundJobs, settings: Callable[[], Settings], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle(self.tr("Downloads"))
+        self._jobs, self._settings, self._offline = jobs, settings, ""
+        self.job_list: dict[str, Job] = {}
+        self.panels: dict[str, JobPanel] = {}
+        self._layout = QVBoxLayout(self)
+        self.sync()
+        self.setVisible(bool(self.panels))
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.sync)
+        self._timer.start()
+
+    def start(self, spec: PullSpec) -> Job:
+        """Start ``spec``, or resume the unfinished job that installs the same name (with its recorded choices)."""
+        job = self.job_list.get(spec.name) or self._add(spec)
+        job.start()
+        return job
+
+    def pause_all(self) -> None:
+        """Pause every job this window runs (they resume next time)."""
+        for job in self.job_list.values():
+            job.pause()
+
+    def set_offline(self, note: str) -> None:
+        """Offline mode (``note`` says why; "" when online): pulls cannot resume."""
+        self._offline = note
+        for panel in self.panels.values():
+            panel.set_offline(note)
+
+    @Slot()
+    def sync(self) -> None:
+        """Read the records: new jobs get a panel, the others follow theirs (progress, paused, failed, finished or
+        discarded elsewhere)."""
+        try:
+            statuses = {s.name: s for s in list_jobs()}
+        except PonderError as err:
+            self.failed.emit(str(err))
+            return
+        for name, status in statuses.items():
+            if name not in self.job_list:
+                self._add(status.spec)
+        for name, job in list(self.job_list.items()):
+            job.sync(statuses.get(name))
+
+    def _add(self, spec: PullSpec) -> Job:
+        job = Job(spec, self._jobs, self._settings, self)
+        panel = JobPanel(job)
+        panel.set_offline(self._offline)
+        self.job_list[spec.name], self.panels[spec.name] = job, panel
+        self._layout.addWidget(panel)
+        job.installed.connect(self.installed)
+        job.installed_elsewhere.connect(self.installed_elsewhere)
+        job.changed.connect(self.changed)
+        job.ended.connect(lambda: self._ended(spec.name))
+        self.setVisible(True)
+        return job
+
+    def _ended(self, name: str) -> None:
+        self.job_list.pop(name, None)
+        panel = self.panels.pop(name, None)
+        if panel is not None:
+            panel.hide()
+            panel.deleteLater()
+        self.setVisible(bool(self.panels))
+        self.changed.emit()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Generator
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +29,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.models.downloads import Job, JobPanel, JobSpec, load_pending
+from desktop.models.downloads import ACTIVE, DownloadsBox, Job, JobPanel, Phase
 from desktop.models.hub_add import HubAddBox
 from desktop.offline import offline_note
 from desktop.workers import BackgroundJobs, GeneratorWorker
-from engine.catalog import CatalogEntry, conversion_needs, find_entry, load_catalog
+from engine.catalog import CatalogEntry, conversion_needs, load_catalog
 from engine.convert.pipeline import inspect_checkpoint
 from engine.errors import PonderError
 from engine.hardware import HardwareReport, probe
 from engine.paths import check_model_name
 from engine.progress import format_bytes
-from engine.pull import looks_like_repo
+from engine.pulljobs import JobKind, PullSpec
 from engine.recommend import auto_provider, download_bytes, expected_decode_tokens_per_s, fit_badge, needs
 from engine.settings import Settings, save_settings
 from engine.store import InstalledModel, delete, list_installed
@@ -86,11 +85,9 @@ class ModelsPage(QWidget):
         self._report: HardwareReport | None = None
         self._catalog: list[CatalogEntry] = []
         self._workers: list[GeneratorWorker] = []  # kept until the page goes: their threads may still be ending
-        self._queued: list[tuple[str, str, str, str]] = []  # (kind, model, precision, path) awaiting the probe
+        self._queued: list[tuple[JobKind, str, str, str]] = []  # (kind, model, precision, path) awaiting the probe
         self._default: str | None = None
         self._installed_shown: object = None
-        self.job_list: dict[str, Job] = {}
-        self.panels: dict[str, JobPanel] = {}
         self.badges: dict[tuple[str, str], QLabel] = {}
         self.get_buttons: dict[str, QToolButton] = {}
         self.summary = QLabel(self.tr("Looking at this computer's hardware…"))
@@ -99,8 +96,11 @@ class ModelsPage(QWidget):
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color:#c62828")
         self.status.hide()
-        self.downloads = QGroupBox(self.tr("Downloads"))
-        self._downloads_layout = QVBoxLayout(self.downloads)
+        self.downloads = DownloadsBox(jobs, settings, self)
+        self.downloads.installed.connect(self._on_installed)
+        self.downloads.installed_elsewhere.connect(self._on_installed_elsewhere)
+        self.downloads.changed.connect(self.refresh)
+        self.downloads.failed.connect(self._show_status)
         self.catalog_table = table([self.tr("Model"), self.tr("Parameters"), self.tr("License"), self.tr("Download"),
                                     "int4", "fp16", ""])
         self.installed_table = table([self.tr("Name"), self.tr("Precision"), self.tr("Provider"), self.tr("Size"),
@@ -133,12 +133,19 @@ class ModelsPage(QWidget):
             self._show_status(str(err))
         self._build_catalog()
         self.refresh()
-        for spec in load_pending():
-            self._add_job(spec)
-        self._update_downloads_box()
         self._run(call_in_background(probe_fn), self._on_probe)
 
     # ----- public API
+    @property
+    def job_list(self) -> dict[str, Job]:
+        """The unfinished jobs shown, by installed name."""
+        return self.downloads.job_list
+
+    @property
+    def panels(self) -> dict[str, JobPanel]:
+        """Their panels, by installed name."""
+        return self.downloads.panels
+
     @property
     def report(self) -> HardwareReport | None:
         """The hardware probe's result, once it is in."""
@@ -152,7 +159,7 @@ class ModelsPage(QWidget):
         if note:
             self._show_status(note)
             return
-        self._start("pull", model_id, precision, "")
+        self._start(JobKind.PULL, model_id, precision, "")
 
     def convert_folder(self, path: Path, name: str, precision: str = "int4") -> None:
         """Convert the checkpoint folder ``path`` and install it as ``name``; returns at once."""
@@ -165,21 +172,18 @@ class ModelsPage(QWidget):
         except PonderError as err:
             QMessageBox.warning(self, self.tr("Cannot convert this folder"), str(err))
             return
-        self._start("convert", name, precision, str(path))
+        self._start(JobKind.CONVERT, name, precision, str(path))
 
     def pause_all(self) -> None:
         """Pause every running job (before the app closes; they resume next time)."""
-        for job in self.job_list.values():
-            job.pause()
+        self.downloads.pause_all()
 
     @Slot()
     def refresh(self) -> None:
         """Re-read the installed models and settings, and redraw."""
         self._fill_catalog()
         self._fill_installed()
-        note = offline_note()
-        for panel in self.panels.values():
-            panel.set_offline(note)
+        self.downloads.set_offline(offline_note())
         self.hub_add.refresh()
 
     # ----- jobs
@@ -189,53 +193,31 @@ class ModelsPage(QWidget):
             return chosen
         return auto_provider(self._report) if self._report is not None else None
 
-    def _start(self, kind: str, model: str, precision: str, path: str) -> None:
+    def _start(self, kind: JobKind, model: str, precision: str, path: str) -> None:
         provider = self._provider()
         if provider is None:
             self._queued.append((kind, model, precision, path))
             self._show_status(self.tr("Waiting for the hardware check to choose where the model runs…"), error=False)
             return
         try:
-            model_id = find_entry(model, self._catalog).id if kind == "pull" and not looks_like_repo(model) \
-                else model
+            spec = PullSpec.for_convert(Path(path), model, precision, provider) if kind is JobKind.CONVERT \
+                else PullSpec.for_pull(model, precision, provider)
         except PonderError as err:
             self._show_status(str(err))
             return
-        spec = JobSpec(kind, model_id, precision, provider, path)
-        job = self.job_list.get(spec.key) or self._add_job(spec)
         self.status.hide()
-        job.start()
+        self.downloads.start(spec)
         self._fill_catalog()
-
-    def _add_job(self, spec: JobSpec) -> Job:
-        job = Job(spec, self._jobs, self._settings, lambda me: [j for j in self.job_list.values() if j is not me],
-                  self)
-        panel = JobPanel(job)
-        panel.set_offline(offline_note())
-        self.job_list[spec.key], self.panels[spec.key] = job, panel
-        self._downloads_layout.addWidget(panel)
-        job.installed.connect(self._on_installed)
-        job.changed.connect(self._fill_catalog)
-        job.ended.connect(partial(self._on_job_ended, spec.key))
-        self._update_downloads_box()
-        return job
-
-    def _on_job_ended(self, key: str) -> None:
-        self.job_list.pop(key, None)
-        panel = self.panels.pop(key, None)
-        if panel is not None:
-            panel.hide()
-            panel.deleteLater()
-        self._update_downloads_box()
-        self.refresh()
-
-    def _update_downloads_box(self) -> None:
-        self.downloads.setVisible(bool(self.panels))
 
     @Slot(object)
     def _on_installed(self, model: InstalledModel) -> None:
         self.refresh()
         self.model_installed.emit(model.name)
+        self.models_changed.emit()
+
+    @Slot(str)
+    def _on_installed_elsewhere(self, _name: str) -> None:
+        self.refresh()
         self.models_changed.emit()
 
     def _run(self, factory: Callable[[], Generator[Any, None, Any]], done: Callable[[Any], None]) -> None:
@@ -329,7 +311,7 @@ class ModelsPage(QWidget):
     @Slot()
     def _fill_catalog(self) -> None:
         installed = {(m.manifest.source.get("catalog_id"), m.manifest.precision) for m in list_installed()}
-        jobs = {j.spec.model: j for j in self.job_list.values() if j.spec.kind == "pull"}
+        jobs = {j.spec.model: j for j in self.job_list.values() if j.spec.kind is JobKind.PULL}
         offline = offline_note()
         provider = self._provider()
         for row, entry in enumerate(self._catalog):
@@ -346,7 +328,7 @@ class ModelsPage(QWidget):
                 enabled, tip = False, offline
             elif (entry.id, "int4") in installed:
                 text, tip = self.tr("Installed"), self.tr("Installed. Use the menu to get another precision.")
-            elif entry.id in jobs and jobs[entry.id].state in ("running", "pausing", "cancelling"):
+            elif entry.id in jobs and jobs[entry.id].state in (*ACTIVE, Phase.ELSEWHERE):
                 text, enabled, tip = self.tr("Downloading…"), False, ""
             elif entry.id in jobs:
                 text, tip = self.tr("Resume"), self.tr("Continue the download where it stopped.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,19 +18,22 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from desktop.models import ModelsPage, WelcomePage
-from desktop.models.downloads import JobSpec, load_pending, pulls_path, record_pending
 from desktop.workers import BackgroundJobs
 from engine import privacy
 from engine.catalog import load_catalog
 from engine.hardware import CpuInfo, HardwareReport, ProviderStatus
-from engine.paths import downloads_dir, models_dir
+from engine.paths import downloads_dir, models_dir, ponder_home
+from engine.pulljobs import JobState, PullSpec, Stage, list_jobs, remember
 from engine.recommend import FALLBACK_ID
 from engine.resources import resource_path
 from engine.settings import Settings, load_settings
 from engine.store import list_installed, staging_dir
+from tests.fixtures import pulls
 from tests.fixtures.hub_server import HubServer, tiny_model_entry, use_hub
+from tests.fixtures.pulls import NAME, WEIGHTS, cli_pull, fetch_count, partial_weights, resumed, stop, wait_for
 
 REPO = "ponder-test/tiny-r1"
+slow_hub = pulls.slow_hub
 TIMEOUT_MS = 120_000
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,7 +103,7 @@ def wait_for_download(qtbot: Any, page: ModelsPage, key: str) -> None:
     qtbot.waitUntil(mid_download, timeout=30_000)
 
 
-KEY = "pull:tiny-r1:int4:cpu"
+KEY = "tiny-r1-int4"  # jobs are keyed by the name they install
 
 
 def test_fit_badges_appear_after_the_probe(qtbot: Any, jobs: BackgroundJobs) -> None:
@@ -120,14 +124,14 @@ def test_get_installs_the_model_and_emits_model_installed(qtbot: Any, tiny_hub: 
     page.models_changed.connect(lambda: changed.append(True))
     with qtbot.waitSignal(page.model_installed, timeout=TIMEOUT_MS) as installed:
         page.get_buttons["tiny-r1"].click()
-        assert KEY in page.panels and json.loads(pulls_path().read_text())["jobs"][0]["model"] == "tiny-r1"
+        assert KEY in page.panels and [s.spec.model for s in list_jobs()] == ["tiny-r1"]  # recorded at once
     assert installed.args == ["tiny-r1-int4"] and changed
     assert [m.name for m in list_installed()] == ["tiny-r1-int4"]
     assert page.installed_table.item(0, 0).text() == "tiny-r1-int4"
     assert page.installed_table.item(0, 1).text() == "int4"
     assert page.get_buttons["tiny-r1"].text() == "Installed"
     qtbot.waitUntil(lambda: KEY not in page.panels)
-    assert load_pending() == []
+    assert list_jobs() == []
     assert not (downloads_dir() / "ponder-test--tiny-r1").exists()  # the checkpoint is not kept
     page.layout().activate()
     qtbot.wait(200)  # let the tables lay out their buttons
@@ -146,7 +150,8 @@ def test_pause_then_resume_continues_with_a_range_request(qtbot: Any, tiny_hub: 
     qtbot.waitUntil(lambda: page.job_list[KEY].state == "paused", timeout=30_000)
     assert panel.pause_button.text() == "Resume" and "Paused" in panel.detail.text()
     assert page.get_buttons["tiny-r1"].text() == "Resume"
-    assert load_pending() == [JobSpec("pull", "tiny-r1", "int4", "cpu")]
+    assert [(s.spec, s.state) for s in list_jobs()] == [(PullSpec.for_pull("tiny-r1", "int4", "cpu"),
+                                                          JobState.PAUSED)]
     qtbot.wait(200)
     screenshot(page, "models-paused.png")
     assert list((downloads_dir() / "ponder-test--tiny-r1").rglob("*.incomplete"))  # the partial file is kept
@@ -155,7 +160,7 @@ def test_pause_then_resume_continues_with_a_range_request(qtbot: Any, tiny_hub: 
         panel.pause_button.click()
     ranges = [r.range for r in tiny_hub.resolve_requests("model.safetensors") if r.method == "GET"]
     assert any(r and r.startswith("bytes=") and not r.startswith("bytes=0-") for r in ranges)
-    assert load_pending() == []
+    assert list_jobs() == []
 
 
 def test_a_paused_pull_survives_a_restart(qtbot: Any, tiny_hub: HubServer,
@@ -166,16 +171,18 @@ def test_a_paused_pull_survives_a_restart(qtbot: Any, tiny_hub: HubServer,
     wait_for_download(qtbot, first, KEY)
     first.pause_all()  # what closing the window does
     qtbot.waitUntil(lambda: first.job_list[KEY].state == "paused", timeout=30_000)
-    assert json.loads(pulls_path().read_text())["jobs"] == [
-        {"kind": "pull", "model": "tiny-r1", "precision": "int4", "provider": "cpu", "path": ""}]
+    record = json.loads((ponder_home() / "pulls" / f"{KEY}.json").read_text())
+    assert record["state"] == "paused" and record["stage"] == "download" and 0 < record["done"] < record["total"]
+    assert record["spec"] == {"kind": "pull", "model": "tiny-r1", "name": KEY, "precision": "int4", "provider": "cpu",
+                              "path": "", "prebuilt": True, "keep_download": False}
     tiny_hub.faults.slow_chunk_s = 0.0
     second = make_page()  # the app opened again
     panel = second.panels[KEY]
     assert panel.pause_button.text() == "Resume" and panel.pause_button.isEnabled()
-    assert "Paused" in panel.detail.text() and panel.isVisibleTo(second)
+    assert "Paused at" in panel.detail.text() and panel.isVisibleTo(second)  # with the recorded progress
     with qtbot.waitSignal(second.model_installed, timeout=TIMEOUT_MS) as installed:
         panel.pause_button.click()
-    assert installed.args == ["tiny-r1-int4"] and load_pending() == []
+    assert installed.args == ["tiny-r1-int4"] and list_jobs() == []
     ranges = [r.range for r in tiny_hub.resolve_requests("model.safetensors") if r.method == "GET"]
     assert any(r and not r.startswith("bytes=0-") for r in ranges)
 
@@ -191,7 +198,7 @@ def test_cancel_removes_the_partial_download(qtbot: Any, tiny_hub: HubServer,
     qtbot.waitUntil(lambda: KEY not in page.panels, timeout=30_000)
     assert not (downloads_dir() / "ponder-test--tiny-r1").exists()
     assert not (staging_dir() / "tiny-r1-int4").exists()
-    assert load_pending() == [] and list_installed() == []
+    assert list_jobs() == [] and list_installed() == []
     assert page.get_buttons["tiny-r1"].text() == "Get"
 
 
@@ -204,19 +211,19 @@ def test_failed_pull_is_shown_in_words(qtbot: Any, tiny_hub: HubServer,
     panel = page.panels[KEY]
     assert "model.safetensors" in panel.detail.text() and panel.pause_button.text() == "Retry"
     panel.cancel_button.click()  # dismiss
-    assert KEY not in page.job_list and load_pending() == []
+    assert KEY not in page.job_list and list_jobs() == []
 
 
 def test_offline_mode_disables_get(qtbot: Any, make_page: Callable[..., ModelsPage]) -> None:
-    record_pending(JobSpec("pull", FALLBACK_ID, "int4", "cpu"))
+    key = remember(PullSpec.for_pull(FALLBACK_ID, "int4", "cpu")).name
     privacy.set_offline(True)  # what the main window does with Settings(offline=True)
     page = make_page(Settings(offline=True))
     button = page.get_buttons[FALLBACK_ID]
     assert not button.isEnabled() and "Offline" in button.toolTip()
-    resume = page.panels[f"pull:{FALLBACK_ID}:int4:cpu"].pause_button
+    resume = page.panels[key].pause_button
     assert not resume.isEnabled() and "Offline" in resume.toolTip()
     page.get(FALLBACK_ID)
-    assert page.job_list[f"pull:{FALLBACK_ID}:int4:cpu"].state == "paused" and "Offline" in page.status.text()
+    assert page.job_list[key].state == "paused" and "Offline" in page.status.text()
 
 
 def test_offline_forced_by_the_environment_says_so(qtbot: Any, make_page: Callable[..., ModelsPage],
@@ -275,8 +282,8 @@ def test_add_local_folder_converts_it(qtbot: Any, tiny_checkpoints: dict[str, Pa
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("my-local", True))
     with qtbot.waitSignal(page.model_installed, timeout=TIMEOUT_MS) as installed:
         page.add_folder_button.click()
-        assert page.panels["convert:my-local:int4:cpu"].job.spec.stages() == ("convert", "install")
-    assert installed.args == ["my-local"] and load_pending() == []
+        assert page.panels["my-local"].job.spec.stages() == (Stage.CONVERT, Stage.INSTALL)
+    assert installed.args == ["my-local"] and list_jobs() == []
     assert list_installed()[0].manifest.source["local_path"] == str(tiny_checkpoints["qwen2"].resolve())
 
 
@@ -333,3 +340,49 @@ def test_add_from_hugging_face_checks_then_gets_any_repo(qtbot: Any, tiny_checkp
         assert model.manifest.source["license"] == "apache-2.0" and model.manifest.architecture["family"] == "qwen3"
     finally:
         server.stop()
+
+
+# ----- one job for the command line and the window: `ponder pull` in a terminal, the Models page in the app
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Ctrl+C and SIGKILL as on a POSIX terminal")
+@pytest.mark.parametrize("how", ["interrupt", "kill"])
+def test_a_pull_stopped_in_the_cli_resumes_from_the_models_page(how: str, qtbot: Any, slow_hub: HubServer,
+                                                                make_page: Callable[..., ModelsPage]) -> None:
+    proc = cli_pull()
+    wait_for(lambda: partial_weights() > 0, what="the terminal's pull to be downloading the weights")
+    page = make_page()  # the window opens while the terminal pulls: the pull shows, running elsewhere
+    panel = page.panels[NAME]
+    assert page.job_list[NAME].state == "elsewhere" and f"pid {proc.pid}" in panel.detail.text()
+    assert not panel.pause_button.isEnabled() and not panel.cancel_button.isEnabled()
+    assert page.get_buttons["tiny-r1"].text() == "Downloading…"
+    page.get("tiny-r1")  # no second pull of the same model
+    assert page.job_list[NAME].state == "elsewhere" and fetch_count(slow_hub, WEIGHTS) == 1
+    stop(proc, how)  # Ctrl+C in the terminal, or the process killed
+    qtbot.waitUntil(lambda: page.job_list[NAME].state == "paused", timeout=10_000)
+    assert "Paused at" in panel.detail.text() and panel.pause_button.text() == "Resume"
+    assert panel.pause_button.isEnabled() and page.get_buttons["tiny-r1"].text() == "Resume"
+    slow_hub.faults.slow_chunk_s = 0.0
+    with qtbot.waitSignal(page.model_installed, timeout=TIMEOUT_MS) as installed:
+        panel.pause_button.click()
+    assert installed.args == [NAME] and [m.name for m in list_installed()] == [NAME]
+    assert resumed(slow_hub) and fetch_count(slow_hub, "config.json") == 1  # finished files are not fetched again
+    qtbot.waitUntil(lambda: NAME not in page.panels)
+    assert list_jobs() == [] and not (downloads_dir() / "ponder-test--tiny-r1").exists()
+
+
+def test_a_pull_paused_on_the_models_page_resumes_from_the_cli(qtbot: Any, slow_hub: HubServer,
+                                                              make_page: Callable[..., ModelsPage]) -> None:
+    page = make_page()
+    page.get("tiny-r1")
+    qtbot.waitUntil(lambda: partial_weights() > 0, timeout=30_000)
+    page.panels[NAME].pause_button.click()
+    qtbot.waitUntil(lambda: page.job_list[NAME].state == "paused", timeout=30_000)
+    slow_hub.faults.slow_chunk_s = 0.0
+    changed: list[bool] = []
+    page.models_changed.connect(lambda: changed.append(True))
+    proc = cli_pull()  # `ponder pull tiny-r1` in a terminal, the window still open
+    out, err = proc.communicate(timeout=TIMEOUT_MS / 1000)
+    assert proc.returncode == 0, err
+    assert f"Ready: {NAME}" in out and resumed(slow_hub) and fetch_count(slow_hub, "config.json") == 1
+    qtbot.waitUntil(lambda: NAME not in page.panels, timeout=10_000)  # the page saw it finish
+    assert changed and page.installed_table.item(0, 0).text() == NAME and list_jobs() == []
