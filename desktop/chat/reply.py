@@ -1,0 +1,94 @@
+"""One reply, apart from the widgets: the work that runs on the model host's thread (load the model or reach the
+remote engine, retrieve from the conversation's documents, perform the chat action), and what the events it
+streams do to the transcript's live row."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from typing import Any
+
+from desktop.chat.header import ModelChoice
+from desktop.chat.transcript import Row
+from engine.chat import conversation as actions
+from engine.chat.storage import ConversationStore, StoredMessage
+from engine.documents.embed import hosted_embedder
+from engine.documents.index import DocumentIndex
+from engine.documents.pipeline import embedder_folder
+from engine.documents.retrieve import Source, retrieve
+from engine.remote import RemoteEngines
+from engine.runtime.generate import Controls, Finished, GenerationConfig, TextDelta
+from engine.runtime.host import ChatKey, ModelHost
+from engine.runtime.sampling import SamplingParams
+from engine.settings import Settings
+
+
+def generation_config(settings: Settings) -> GenerationConfig:
+    """Sampling and length as Settings say."""
+    return GenerationConfig(SamplingParams(temperature=settings.temperature, top_p=settings.top_p),
+                            max_new_tokens=settings.max_tokens)
+
+
+def reply_work(store: ConversationStore, host: ModelHost, action: actions.ChatAction, choice: ModelChoice,
+               settings: Settings, controls: Controls, collection: str,
+               index: DocumentIndex) -> Callable[[], Iterator[Any]]:
+    """The generator factory a GeneratorWorker runs on the model host's thread: it gets the model (loading happens
+    there too) and the retriever of ``collection`` ("" for none), then performs ``action``."""
+    config = generation_config(settings)
+
+    def documents() -> actions.Retriever | None:  # on the model host's thread, which owns the embedder session
+        if not collection:
+            return None
+        embedder = hosted_embedder(host, embedder_folder())
+
+        def retriever(question: str) -> list[Source]:
+            return retrieve(index, embedder, collection, question)
+
+        return retriever
+
+    def factory() -> Iterator[Any]:
+        if choice.engine is not None:
+            reply = actions.Reply(RemoteEngines().chat_model(choice.engine, choice.name), choice.name, config,
+                                  controls, documents(), choice.engine)
+        else:
+            assert choice.path is not None
+            key = ChatKey(choice.path, settings.provider, settings.threads or None, settings.context_length)
+            reply = actions.Reply(host.chat(key), choice.name, config, controls, documents())
+        return actions.perform(store, action, reply)
+
+    return factory
+
+
+def stored_row(m: StoredMessage) -> Row:
+    """A saved message as the transcript shows it."""
+    return Row(id=m.id, role=m.role, content=m.content, reasoning=m.reasoning, state=m.state, model=m.model,
+               stats=m.stats, engine=m.engine)
+
+
+def live_row(message: StoredMessage) -> Row:
+    """The row of a reply that has just started streaming."""
+    return Row(id=message.id, role="assistant", model=message.model, state="streaming", streaming=True,
+               started=time.monotonic(), stats=dict(message.stats), engine=message.engine)
+
+
+def add_text(live: Row, event: TextDelta) -> bool:
+    """Add streamed text to the live row; True when it is the first of the answer (the reasoning has ended)."""
+    if event.channel == "reasoning":
+        live.reasoning += event.text
+        return False
+    first = live.reasoning_s is None
+    if first:
+        live.reasoning_s = time.monotonic() - live.started
+    live.content += event.text
+    return first
+
+
+def finish(live: Row, event: Finished) -> None:
+    """The reply has ended: the row takes the final text, state and figures."""
+    live.streaming = False
+    live.content, live.reasoning = event.answer, event.reasoning
+    live.state = "cancelled" if event.finish_reason == "cancelled" else "complete"
+    live.stats = {**live.stats, **asdict(event.stats), "reasoning_unfinished": event.reasoning_unfinished}
+    if live.reasoning_s is None and event.reasoning:
+        live.reasoning_s = event.stats.reasoning_s
