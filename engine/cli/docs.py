@@ -1,0 +1,132 @@
+"""``ponder docs``: add files, list and search them, ask with citations, install the embedding model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from engine.cli.common import PROVIDERS, ProgressPrinter, Subparsers
+from engine.errors import PonderError
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from engine.documents.embed import Embedder
+    from engine.documents.index import DocumentIndex
+    from engine.documents.pipeline import embedder_folder, index_paths
+    from engine.documents.retrieve import cited_prompt, retrieve
+
+    if args.docs_command == "embedder":
+        return _docs_embedder(args)
+    index = DocumentIndex()
+    if args.docs_command == "list":
+        files = index.files(args.collection)
+        if args.json:
+            print(json.dumps([f.__dict__ for f in files], indent=2, ensure_ascii=False))
+        for f in [] if args.json else files:
+            print(f"{f.status:8} {f.chunks:5} chunks  {f.path}" + (f"  — {f.error}" if f.error else ""))
+        return 0
+    embedder = Embedder(embedder_folder())
+    if args.docs_command == "add":
+        failed = 0
+        for p in index_paths(index, args.paths, embedder, collection=args.collection):
+            if p.stage in ("indexed", "skipped", "failed"):
+                failed += p.stage == "failed"
+                note = f" ({p.done} chunks)" if p.stage == "indexed" else (f": {p.message}" if p.message else "")
+                print(f"[{p.file_index}/{p.files}] {p.stage} {p.path}{note}", flush=True)
+        return 1 if failed else 0
+    sources = retrieve(index, embedder, args.collection, args.query, top_k=args.top)
+    if args.docs_command == "search":
+        rows = [{"file": s.hit.path, "page": s.hit.page, "heading": list(s.hit.heading), "start": s.hit.start,
+                 "end": s.hit.end, "score": round(s.hit.score, 6), "similarity": round(s.hit.similarity, 6),
+                 "text": s.hit.text} for s in sources]
+        if args.json:
+            print(json.dumps(rows, indent=2, ensure_ascii=False))
+        for s in [] if args.json else sources:
+            print(f"[{s.number}] {s.label}  score {s.hit.score:.4f}\n    {s.hit.text[:200]!r}")
+        return 0
+    from engine.chat.template import Message
+    from engine.runtime.generate import ChatModel, GenerationConfig
+    from engine.store import find_model
+
+    model = ChatModel(find_model(args.model).path, provider=args.provider)
+    config = GenerationConfig(sampling=model.default_sampling(seed=args.seed), max_new_tokens=args.max_tokens)
+    result = model.chat([Message("user", cited_prompt(args.query, sources))], config)
+    if args.json:
+        print(json.dumps({"answer": result.answer, "reasoning": result.reasoning,
+                          "sources": [{"number": s.number, "label": s.label, "file": s.hit.path, "page": s.hit.page,
+                                       "start": s.hit.start, "end": s.hit.end} for s in sources]},
+                         ensure_ascii=False))
+        return 0
+    print(result.answer)
+    for s in sources:
+        print(f"[{s.number}] {s.label}")
+    return 0
+
+
+def _docs_embedder(args: argparse.Namespace) -> int:
+    from engine.documents.embed import default_embedder_dir, export_embedder
+    from engine.documents.embedders import (
+        embedder_folder,
+        get_embedder,
+        installed_embedders,
+        load_embedders,
+        use_embedder,
+    )
+
+    if args.list:
+        installed = {p.name for p in installed_embedders()}
+        in_use = embedder_folder().name if installed else ""
+        for e in load_embedders():
+            mark = ("in use" if e.id == in_use else "installed") if e.id in installed else \
+                f"{e.download_bytes / 1e6:.0f} MB"
+            print(f"{e.id:24} {e.license:11} {e.languages:48} {mark}{'  (default)' if e.default else ''}")
+        return 0
+    if args.use:
+        folder = use_embedder(args.use)
+        print(f"Documents now use {folder.name}; collections indexed with another model are indexed again.")
+        return 0
+    if args.get is not None:
+        folder = get_embedder(args.get or None, progress=ProgressPrinter())
+    elif args.path is not None:
+        name = args.name or args.path.resolve().name.lower()
+        from engine.paths import check_model_name
+
+        folder = export_embedder(args.path, default_embedder_dir(check_model_name(name)))
+    else:
+        raise PonderError("Say which embedding model to install.",
+                          "Use --get (the default), --get ID (see --list), or a local checkpoint folder.")
+    print(f"Embedding model ready at {folder}")
+    return 0
+
+
+def add_docs(sub: Subparsers) -> None:
+    p = sub.add_parser("docs", help="documents: add files, search them, ask questions with citations")
+    docs = p.add_subparsers(dest="docs_command", required=True)
+    d = docs.add_parser("add", help="index files or folders (PDF, DOCX, TXT, Markdown, HTML)")
+    d.add_argument("paths", nargs="+", type=Path)
+    d.add_argument("--collection", default="default")
+    d = docs.add_parser("list", help="indexed files and their status")
+    d.add_argument("--collection", default="default")
+    d.add_argument("--json", action="store_true")
+    d = docs.add_parser("search", help="retrieval only: file, page, span, score, text")
+    d.add_argument("query")
+    d.add_argument("--collection", default="default")
+    d.add_argument("--top", type=int, default=5)
+    d.add_argument("--json", action="store_true")
+    d = docs.add_parser("ask", help="answer from the documents, citing them as [1], [2]...")
+    d.add_argument("query")
+    d.add_argument("--collection", default="default")
+    d.add_argument("--model", required=True, help="installed model name or catalog id")
+    d.add_argument("--top", type=int, default=5)
+    d.add_argument("--max-tokens", type=int, default=2048)
+    d.add_argument("--seed", type=int)
+    d.add_argument("--provider", choices=PROVIDERS, default="auto")
+    d.add_argument("--json", action="store_true")
+    d = docs.add_parser("embedder", help="install an embedding model: --get downloads one, or a local folder")
+    d.add_argument("path", type=Path, nargs="?", help="a local sentence-embedding checkpoint folder")
+    d.add_argument("--get", nargs="?", const="", metavar="ID", help="download a catalog embedder (default one)")
+    d.add_argument("--list", action="store_true", help="the embedders Ponder offers")
+    d.add_argument("--use", metavar="ID", help="use this installed embedder for documents")
+    d.add_argument("--name", help="folder name for a local checkpoint's export")
+    p.set_defaults(func=cmd_docs)
