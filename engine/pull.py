@@ -25,12 +25,12 @@ from engine.catalog import (
     estimate_ram_bytes,
     find_entry,
 )
+from engine.checkpoint import read_checkpoint_json
 from engine.convert.manifest import GRAPH_GENAI_FUSED, Manifest, hash_folder, tool_versions, write_manifest
 from engine.convert.pipeline import (
     CARRIED_FILES,
     convert_checkpoint,
     generation_facts,
-    read_checkpoint_json,
     spec_architecture,
 )
 from engine.convert.rope import check_rope

@@ -19,6 +19,7 @@ import psutil
 
 from engine.cancel import CancelToken
 from engine.catalog import Architecture, ConversionNeeds, conversion_needs
+from engine.checkpoint import check_checkpoint_files, read_checkpoint_config
 from engine.convert.manifest import Manifest, hash_folder, tool_versions, write_manifest
 from engine.convert.options import GRAPH_FORM, BuildOptions
 from engine.convert.process import run_stage
@@ -63,34 +64,14 @@ def spec_architecture(s: ModelSpec) -> Architecture:
                         explicit_head_dim=s.head_dim if s.head_dim != s.hidden // s.heads else 0)
 
 
-def read_checkpoint_json(path: Path) -> dict[str, Any]:
-    """A checkpoint's JSON file (config.json and the like) as a dict; ConversionError when it cannot be read."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ConversionError(f"{path} cannot be read: {err}.", "Download the checkpoint again.") from err
-    if not isinstance(data, dict):
-        raise ConversionError(f"{path} is not a JSON object.", "Download the checkpoint again.")
-    return data
-
-
 def inspect_checkpoint(path: Path) -> Checkpoint:
     """Check that ``path`` is a convertible checkpoint: config.json of a supported architecture whose shapes its
     safetensors weights match, a tokenizer, and no custom code."""
     path = Path(path).expanduser()
-    config_path = path / "config.json"
-    if not config_path.is_file():
-        raise ConversionError(f"{path} is not a Hugging Face checkpoint folder (no config.json).",
-                              "Point at the folder that holds config.json and *.safetensors.")
-    config = read_checkpoint_json(config_path)
+    config = read_checkpoint_config(path)
     spec = read_spec(config)
     check_rope(spec)
-    if not any(path.glob("*.safetensors")):
-        hint = ("It only has PyTorch pickles (.bin), which Ponder does not load; use a repository with "
-                "*.safetensors.") if any(path.glob("*.bin")) else "Download the weights (*.safetensors)."
-        raise ConversionError(f"{path} has no *.safetensors weights.", hint)
-    if not (path / "tokenizer.json").is_file():
-        raise ConversionError(f"{path} has no tokenizer.json.", "Ponder needs the fast tokenizer file.")
+    check_checkpoint_files(path)
     check_tensors(spec, CheckpointTensors(path))
     return Checkpoint(path, spec, config)
 

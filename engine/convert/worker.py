@@ -48,9 +48,9 @@ def peak_rss_bytes() -> int:
 
 def build(src: Path, out: Path, options_json: str, out_stream: TextIO) -> None:
     """Write the decoder graph of checkpoint ``src`` into ``out`` with the given BuildOptions (JSON)."""
+    from engine.checkpoint import read_checkpoint_json
     from engine.convert.decoder_graph import DecoderWriter
     from engine.convert.options import BuildOptions
-    from engine.convert.pipeline import read_checkpoint_json
     from engine.convert.safetensors_io import CheckpointTensors
     from engine.convert.spec import check_tensors, read_spec
 

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.checkpoint import check_checkpoint_files, read_checkpoint_config, read_checkpoint_json
 from engine.convert.manifest import tool_versions
-from engine.convert.pipeline import read_checkpoint_json
 from engine.documents.encoder_graph import ENCODER_MODEL_TYPES, encoder_hidden_size, inline_weights, write_encoder
 from engine.errors import ConversionError, StoreError
 from engine.paths import ponder_home
@@ -77,24 +77,12 @@ def default_embedder_dir(name: str = "custom") -> Path:
 def inspect_embedder_checkpoint(src: Path) -> dict[str, Any]:
     """Check ``src`` is a standard encoder checkpoint with safetensors weights and tokenizer.json; its config."""
     src = Path(src).expanduser()
-    config_path = src / "config.json"
-    if not config_path.is_file():
-        raise ConversionError(f"{src} is not a Hugging Face checkpoint folder (no config.json).",
-                              "Point at the folder that holds config.json and *.safetensors.")
-    config = read_checkpoint_json(config_path)
-    if "auto_map" in config:
-        raise ConversionError(f"{src.name} needs custom Python code (auto_map in config.json).",
-                              "Ponder never runs code from a model; choose a checkpoint of a standard architecture.")
+    config = read_checkpoint_config(src)
     model_type = config.get("model_type")
     if model_type not in SUPPORTED_MODEL_TYPES:
         raise ConversionError(f"Model type {model_type!r} is not a supported sentence encoder.",
                               f"Supported: {', '.join(SUPPORTED_MODEL_TYPES)}.")
-    if not any(src.glob("*.safetensors")):
-        hint = ("It only has PyTorch pickles (.bin), which Ponder does not load; use a repository with "
-                "*.safetensors.") if any(src.glob("*.bin")) else "Download the weights (*.safetensors)."
-        raise ConversionError(f"{src} has no *.safetensors weights.", hint)
-    if not (src / TOKENIZER_FILE).is_file():
-        raise ConversionError(f"{src} has no tokenizer.json.", "Ponder needs the fast tokenizer file.")
+    check_checkpoint_files(src)
     return config
 
 
