@@ -60,33 +60,115 @@
 <context>
     <name>ChatPage</name>
     <message>
-        <location filename="../../desktop/chat/page.py" line="+111"/>
         <source>Search conversations</source>
-        <translation>搜索对话</translation>
+        <translation type="vanished">搜索对话</translation>
     </message>
     <message>
-        <location line="+2"/>
         <source>New chat</source>
-        <translation>新对话</translation>
+        <translation type="vanished">新对话</translation>
     </message>
     <message>
-        <location line="+14"/>
-        <location line="+91"/>
         <source>The model that answers</source>
-        <translation>回答所用的模型</translation>
+        <translation type="vanished">回答所用的模型</translation>
     </message>
     <message>
-        <location line="-90"/>
         <source>System prompt…</source>
-        <translation>系统提示词…</translation>
+        <translation type="vanished">系统提示词…</translation>
     </message>
     <message>
-        <location line="+3"/>
         <source>Model:</source>
-        <translation>模型：</translation>
+        <translation type="vanished">模型：</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <source>Answer now</source>
+        <translation type="vanished">立即回答</translation>
+    </message>
+    <message>
+        <source>End the reasoning here; the model answers with what it has</source>
+        <translation type="vanished">在此结束推理；模型将根据已有的思考直接回答</translation>
+    </message>
+    <message>
+        <source>Editing a message: Enter resends it (later messages are replaced), Esc cancels</source>
+        <translation type="vanished">正在编辑消息：按 Enter 重新发送（之后的消息将被替换），按 Esc 取消</translation>
+    </message>
+    <message>
+        <source>Ask anything — Enter sends, Shift+Enter adds a line</source>
+        <translation type="vanished">有问题尽管问——按 Enter 发送，Shift+Enter 换行</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation type="vanished">发送</translation>
+    </message>
+    <message>
+        <source>Install a model first (Models page)</source>
+        <translation type="vanished">请先安装一个模型（“模型”页面）</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation type="vanished">重命名…</translation>
+    </message>
+    <message>
+        <source>Export as Markdown…</source>
+        <translation type="vanished">导出为 Markdown…</translation>
+    </message>
+    <message>
+        <source>Export as JSON…</source>
+        <translation type="vanished">导出为 JSON…</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation type="vanished">删除</translation>
+    </message>
+    <message>
+        <source>Rename</source>
+        <translation type="vanished">重命名</translation>
+    </message>
+    <message>
+        <source>Title:</source>
+        <translation type="vanished">标题：</translation>
+    </message>
+    <message>
+        <source>Delete this conversation?</source>
+        <translation type="vanished">删除此对话？</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation type="vanished">导出</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/chat/page.py" line="+176"/>
+        <source>System prompt</source>
+        <translation>系统提示词</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>For this conversation only:</source>
+        <translation>仅用于此对话：</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation type="vanished">停止</translation>
+    </message>
+    <message>
+        <location line="+111"/>
+        <source>Some documents are still being indexed; this answer uses the ones ready.</source>
+        <translation>部分文档仍在建立索引；此回答只使用已就绪的文档。</translation>
+    </message>
+    <message>
+        <location line="+45"/>
+        <source>The reasoning is going in circles. Press “Answer now” or Stop.</source>
+        <translation>推理陷入了循环。请按“立即回答”或“停止”。</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>The reply failed</source>
+        <translation>回复失败</translation>
+    </message>
+</context>
+<context>
+    <name>Composer</name>
+    <message>
+        <location filename="../../desktop/chat/composer.py" line="+40"/>
         <source>Answer now</source>
         <translation>立即回答</translation>
     </message>
@@ -102,23 +184,41 @@
     </message>
     <message>
         <location line="+8"/>
-        <location line="+52"/>
+        <location line="+21"/>
         <source>Ask anything — Enter sends, Shift+Enter adds a line</source>
         <translation>有问题尽管问——按 Enter 发送，Shift+Enter 换行</translation>
     </message>
     <message>
-        <location line="-48"/>
-        <location line="+404"/>
+        <location line="-17"/>
+        <location line="+22"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location line="-355"/>
+        <location line="-4"/>
         <source>Install a model first (Models page)</source>
         <translation>请先安装一个模型（“模型”页面）</translation>
     </message>
     <message>
-        <location line="+65"/>
+        <location line="+4"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+</context>
+<context>
+    <name>ConversationList</name>
+    <message>
+        <location filename="../../desktop/chat/sidebar.py" line="+40"/>
+        <source>Search conversations</source>
+        <translation>搜索对话</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <location line="+35"/>
         <source>Rename…</source>
         <translation>重命名…</translation>
     </message>
@@ -154,39 +254,9 @@
         <translation>删除此对话？</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+6"/>
         <source>Export</source>
         <translation>导出</translation>
-    </message>
-    <message>
-        <location line="+12"/>
-        <source>System prompt</source>
-        <translation>系统提示词</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>For this conversation only:</source>
-        <translation>仅用于此对话：</translation>
-    </message>
-    <message>
-        <location line="+146"/>
-        <source>Stop</source>
-        <translation>停止</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Some documents are still being indexed; this answer uses the ones ready.</source>
-        <translation>部分文档仍在建立索引；此回答只使用已就绪的文档。</translation>
-    </message>
-    <message>
-        <location line="+52"/>
-        <source>The reasoning is going in circles. Press “Answer now” or Stop.</source>
-        <translation>推理陷入了循环。请按“立即回答”或“停止”。</translation>
-    </message>
-    <message>
-        <location line="+31"/>
-        <source>The reply failed</source>
-        <translation>回复失败</translation>
     </message>
 </context>
 <context>
@@ -395,6 +465,14 @@
         <location line="+15"/>
         <source>Documents now use {0}; they are indexed again in the background.</source>
         <translation>文档现在使用 {0}；正在后台重新建立索引。</translation>
+    </message>
+</context>
+<context>
+    <name>DownloadsBox</name>
+    <message>
+        <location filename="../../desktop/models/downloads.py" line="+318"/>
+        <source>Downloads</source>
+        <translation>下载</translation>
     </message>
 </context>
 <context>
@@ -611,6 +689,26 @@
         <translation>CPU 线程数</translation>
     </message>
     <message>
+        <location line="+3"/>
+        <source> min</source>
+        <translation> 分钟</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Never</source>
+        <translation>从不</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A loaded model that is not used for this long is released, and loaded again by the next message; 0 keeps it loaded.</source>
+        <translation>已加载的模型在这段时间内未被使用就会被释放，下一条消息会重新加载它；0 表示一直保持加载。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Unload an idle model after</source>
+        <translation>空闲模型卸载时间</translation>
+    </message>
+    <message>
         <location line="+2"/>
         <source>Where models run</source>
         <translation>模型在哪里运行</translation>
@@ -622,7 +720,7 @@
         <translation>速度测试</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+27"/>
         <source>Could not look at the hardware: {error}</source>
         <translation>无法检查硬件：{error}</translation>
     </message>
@@ -723,9 +821,57 @@
     </message>
 </context>
 <context>
+    <name>HubAddBox</name>
+    <message>
+        <location filename="../../desktop/models/hub_add.py" line="+33"/>
+        <source>owner/name, e.g. Qwen/Qwen3-4B (optionally @revision)</source>
+        <translation>所有者/名称，例如 Qwen/Qwen3-4B（可加 @版本）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hugging Face repository</source>
+        <translation>Hugging Face 仓库</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Check</source>
+        <translation>检查</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Get</source>
+        <translation>获取</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Add from Hugging Face:</source>
+        <translation>从 Hugging Face 添加：</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Type a repository as owner/name, e.g. Qwen/Qwen3-4B.</source>
+        <translation>请按 所有者/名称 的格式输入仓库，例如 Qwen/Qwen3-4B。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Checking {0}…</source>
+        <translation>正在检查 {0}…</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>{0}: {1}, {2} parameters, licence {3}. Download {4}; {5} on disk after conversion; converting needs {6} of memory, running {7}.</source>
+        <translation>{0}：{1}，{2} 参数，许可证 {3}。下载 {4}；转换后占用磁盘 {5}；转换需要 {6} 内存，运行需要 {7}。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>not declared</source>
+        <translation>未声明</translation>
+    </message>
+</context>
+<context>
     <name>JobPanel</name>
     <message>
-        <location filename="../../desktop/models/downloads.py" line="+276"/>
+        <location filename="../../desktop/models/downloads.py" line="-102"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
@@ -740,9 +886,8 @@
         <translation>转换</translation>
     </message>
     <message>
-        <location line="+0"/>
         <source>Quantize</source>
-        <translation>量化</translation>
+        <translation type="vanished">量化</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -775,7 +920,12 @@
         <translation>第 {0} 步，共 {1} 步</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+18"/>
+        <source>Running in another process (pid {0}), e.g. &apos;ponder pull&apos; in a terminal; its progress shows here, and if it stops, Resume continues it here.</source>
+        <translation>正在另一个进程中运行（pid {0}），例如终端里的“ponder pull”；进度显示在这里，如果它停止，可在此点击“继续”接着下载。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Pausing…</source>
         <translation>正在暂停…</translation>
     </message>
@@ -785,7 +935,7 @@
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Paused at {0} of {1} — Resume continues where it stopped.</source>
         <translation>已暂停于 {0} / {1}——“继续”将从中断处接着进行。</translation>
     </message>
@@ -810,14 +960,19 @@
         <translation>暂停</translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="+1"/>
         <source>Retry</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>Resume</source>
         <translation>继续</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Pause it where it runs.</source>
+        <translation>请在它运行的地方暂停。</translation>
     </message>
     <message>
         <source>Offline mode is on: turn it off in Settings to download.</source>
@@ -827,7 +982,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/app.py" line="+56"/>
+        <location filename="../../desktop/app.py" line="+58"/>
         <source>Chat</source>
         <translation>聊天</translation>
     </message>
@@ -842,7 +997,7 @@
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+37"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
@@ -883,7 +1038,22 @@ ONNX Runtime {0}
         <translation>{0} 已就绪。</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="+28"/>
+        <source>Loading {0}…</source>
+        <translation>正在加载 {0}…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{0} loaded in {1:.1f} s.</source>
+        <translation>{0} 已加载，用时 {1:.1f} 秒。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{0} was unloaded after being idle; the next message loads it again.</source>
+        <translation>{0} 因空闲已被卸载；下一条消息会重新加载它。</translation>
+    </message>
+    <message>
+        <location line="+20"/>
         <source>{0:.1f} tokens/s</source>
         <translation>{0:.1f} 词元/秒</translation>
     </message>
@@ -894,19 +1064,37 @@ ONNX Runtime {0}
     </message>
 </context>
 <context>
+    <name>ModelHeader</name>
+    <message>
+        <location filename="../../desktop/chat/header.py" line="+44"/>
+        <location line="+41"/>
+        <source>The model that answers</source>
+        <translation>回答所用的模型</translation>
+    </message>
+    <message>
+        <location line="-40"/>
+        <source>System prompt…</source>
+        <translation>系统提示词…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Model:</source>
+        <translation>模型：</translation>
+    </message>
+</context>
+<context>
     <name>ModelsPage</name>
     <message>
-        <location filename="../../desktop/models/page.py" line="+94"/>
+        <location filename="../../desktop/models/page.py" line="+93"/>
         <source>Looking at this computer&apos;s hardware…</source>
         <translation>正在检查这台电脑的硬件…</translation>
     </message>
     <message>
-        <location line="+6"/>
         <source>Downloads</source>
-        <translation>下载</translation>
+        <translation type="vanished">下载</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+11"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
@@ -970,7 +1158,7 @@ ONNX Runtime {0}
         <translation type="vanished">离线模式已开启：下载已停用。请在“设置”中关闭离线模式。</translation>
     </message>
     <message>
-        <location line="+47"/>
+        <location line="+58"/>
         <source>A model named {0} is already installed.</source>
         <translation>已安装名为 {0} 的模型。</translation>
     </message>
@@ -985,12 +1173,12 @@ ONNX Runtime {0}
         <translation>无法转换此文件夹</translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+27"/>
         <source>Waiting for the hardware check to choose where the model runs…</source>
         <translation>正在等待硬件检查结果，以决定模型在哪里运行…</translation>
     </message>
     <message>
-        <location line="+55"/>
+        <location line="+34"/>
         <source>none</source>
         <translation>无</translation>
     </message>
@@ -1005,7 +1193,17 @@ ONNX Runtime {0}
         <translation>{0} · {1} 核 · {2} 内存（可用 {3}）· GPU：{4} · 模型在 {5} 上运行</translation>
     </message>
     <message>
-        <location line="+50"/>
+        <location line="+17"/>
+        <source>int4: {0} on disk, {1} of memory to run</source>
+        <translation>int4：磁盘占用 {0}，运行需要 {1} 内存</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>; converting it here needs {0} of memory</source>
+        <translation>；在本机转换需要 {0} 内存</translation>
+    </message>
+    <message>
+        <location line="+39"/>
         <source>Checking this computer…</source>
         <translation>正在检查这台电脑…</translation>
     </message>
@@ -1040,17 +1238,17 @@ ONNX Runtime {0}
         <translation>这台电脑的内存不足。</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+17"/>
         <source>Get</source>
         <translation>获取</translation>
     </message>
     <message>
-        <location line="-45"/>
+        <location line="-46"/>
         <source>Get {0}</source>
         <translation>获取 {0}</translation>
     </message>
     <message>
-        <location line="+45"/>
+        <location line="+46"/>
         <source>Download and install (int4); the menu has fp16.</source>
         <translation>下载并安装（int4）；菜单中可选择 fp16。</translation>
     </message>
@@ -1374,7 +1572,7 @@ ONNX Runtime {0}
 <context>
     <name>RemoteDialog</name>
     <message>
-        <location filename="../../desktop/settings/server.py" line="+42"/>
+        <location filename="../../desktop/settings/server.py" line="+43"/>
         <source>Add a remote engine</source>
         <translation>添加远程引擎</translation>
     </message>
@@ -1407,7 +1605,7 @@ ONNX Runtime {0}
 <context>
     <name>ServerSection</name>
     <message>
-        <location line="+21"/>
+        <location line="+22"/>
         <source>Serve an OpenAI-compatible API on this computer</source>
         <translation>在本机提供 OpenAI 兼容的 API</translation>
     </message>
@@ -1577,7 +1775,7 @@ ONNX Runtime {0}
 <context>
     <name>SourceDialog</name>
     <message>
-        <location filename="../../desktop/documents/source_view.py" line="+39"/>
+        <location filename="../../desktop/documents/source_view.py" line="+40"/>
         <source>Source [{0}] — {1}</source>
         <translation>来源 [{0}] — {1}</translation>
     </message>
@@ -1602,7 +1800,7 @@ ONNX Runtime {0}
         <translation>打开文件</translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+52"/>
         <source>{0} — page {1} of {2}</source>
         <translation>{0} — 第 {1} 页，共 {2} 页</translation>
     </message>
@@ -1701,7 +1899,7 @@ ONNX Runtime {0}
 <context>
     <name>WelcomePage</name>
     <message>
-        <location filename="../../desktop/models/welcome.py" line="+34"/>
+        <location filename="../../desktop/models/welcome.py" line="+33"/>
         <source>Welcome to Ponder</source>
         <translation>欢迎使用 Ponder</translation>
     </message>
@@ -1746,7 +1944,7 @@ ONNX Runtime {0}
         <translation>查看所有模型</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+44"/>
         <source>{0} of memory ({1} free now)</source>
         <translation>{0} 内存（当前可用 {1}）</translation>
     </message>
