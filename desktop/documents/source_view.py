@@ -18,8 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.jobs import call, run_background
-from desktop.workers import BackgroundJobs
+from desktop.workers import BackgroundJobs, GeneratorWorker
 from engine.documents.locate import Passage, locate
 
 HIGHLIGHT = QColor("#ffe066")
@@ -63,7 +62,14 @@ class SourceDialog(QDialog):
         path = Path(str(source.get("file", "")))
         start, end, text = int(source.get("start", 0)), int(source.get("end", 0)), str(source.get("text", ""))
 
-        run_background(jobs, self, call(locate, path, start, end, text), self._show, self._fail)
+        def work() -> Any:
+            return locate(path, start, end, text)
+            yield  # a generator for the worker; it has nothing to report on the way
+
+        self._worker = GeneratorWorker(work)
+        self._worker.finished.connect(self._show)
+        self._worker.failed.connect(self._fail)
+        jobs.start(self._worker)
 
     def _fail(self, message: str) -> None:
         self.where.setText(message)

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop.jobs import call, run_background
-from desktop.workers import BackgroundJobs
+from desktop.models.page import call_in_background
+from desktop.workers import BackgroundJobs, GeneratorWorker
 from engine.catalog import load_catalog
 from engine.errors import PonderError
 from engine.hardware import HardwareReport, probe
@@ -30,6 +30,7 @@ class WelcomePage(QWidget):
                  probe_fn: Callable[[], HardwareReport] = probe) -> None:
         super().__init__(parent)
         self.recommendation: Recommendation | None = None
+        self._workers: list[GeneratorWorker] = []
         title = QLabel(self.tr("Welcome to Ponder"))
         title.setStyleSheet("font-size: 22pt; font-weight: 600;")
         intro = QLabel(self.tr("Private AI on your own computer: the model runs here, and nothing you type leaves "
@@ -90,7 +91,11 @@ class WelcomePage(QWidget):
         outer.addWidget(holder, 100)
         outer.addStretch(1)
         if jobs is not None:
-            run_background(jobs, self, call(probe_fn), self.set_report, self._on_error)
+            worker = GeneratorWorker(call_in_background(probe_fn))
+            worker.finished.connect(self.set_report)
+            worker.failed.connect(self._on_error)
+            self._workers.append(worker)
+            jobs.start(worker)
 
     @Slot(object)
     def set_report(self, report: HardwareReport) -> None:
