@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import onnxruntime as ort
 import pytest
 from PySide6.QtCore import Qt
 
@@ -20,24 +19,12 @@ from engine.runtime.host import HostEvent
 from engine.secrets import api_key
 from engine.settings import Settings
 from engine.store import InstalledModel
+from tests.fixtures.ort_sessions import sessions
+
+__all__ = ["sessions"]
 
 pytestmark = pytest.mark.usefixtures("memory_keyring")
 SETTINGS = Settings(provider="cpu", temperature=0.0, max_tokens=60, context_length=512)
-
-
-@pytest.fixture
-def sessions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The model files of every ONNX Runtime session created during the test."""
-    opened: list[str] = []
-    real = ort.InferenceSession
-
-    class Counting(real):  # type: ignore[misc, valid-type]
-        def __init__(self, path: Any, *args: Any, **kwargs: Any) -> None:
-            opened.append(str(path))
-            super().__init__(path, *args, **kwargs)
-
-    monkeypatch.setattr(ort, "InferenceSession", Counting)
-    return opened
 
 
 def free_port() -> int:
@@ -56,12 +43,12 @@ def ask(qtbot: Any, page: ChatPage, text: str) -> Any:
 
 def test_the_window_and_the_api_share_one_loaded_model(qtbot: Any, runners: tuple[InferenceThread, BackgroundJobs],
                                                        tiny_model: InstalledModel, tmp_path: Path,
-                                                       sessions: list[str]) -> None:
+                                                       sessions: list[Path]) -> None:
     inference, jobs = runners
     chat = ChatPage(ConversationStore(tmp_path / "c.db"), inference, lambda: SETTINGS, jobs=jobs)
     qtbot.addWidget(chat)
     assert ask(qtbot, chat, "What is 2+2?").answer == "The answer is 4."
-    model_sessions = [s for s in sessions if Path(s).parent.name == tiny_model.path.name]
+    model_sessions = [s for s in sessions if s.parent.name == tiny_model.path.name]
     assert len(model_sessions) == 1
 
     settings = SettingsPage(SETTINGS, inference, jobs)
@@ -78,7 +65,7 @@ def test_the_window_and_the_api_share_one_loaded_model(qtbot: Any, runners: tupl
     chat.new_conversation()
     assert ask(qtbot, chat, "What is 2+2?").answer == "The answer is 4."  # and the window again, after the API
 
-    model_sessions = [s for s in sessions if Path(s).parent.name == tiny_model.path.name]
+    model_sessions = [s for s in sessions if s.parent.name == tiny_model.path.name]
     assert len(model_sessions) == 1, f"the model was loaded {len(model_sessions)} times: {model_sessions}"
     assert inference.host.loads == 1
     settings.server.enabled.setChecked(False)
@@ -88,7 +75,7 @@ def test_the_window_and_the_api_share_one_loaded_model(qtbot: Any, runners: tupl
 
 def test_an_idle_model_is_released_and_the_next_message_loads_it(qtbot: Any, runners: tuple[InferenceThread,
                                                                  BackgroundJobs], tiny_model: InstalledModel,
-                                                                 tmp_path: Path, sessions: list[str]) -> None:
+                                                                 tmp_path: Path, sessions: list[Path]) -> None:
     inference, jobs = runners
     events: list[HostEvent] = []
     inference.host.subscribe(events.append)
@@ -101,4 +88,4 @@ def test_an_idle_model_is_released_and_the_next_message_loads_it(qtbot: Any, run
     chat.new_conversation()
     assert ask(qtbot, chat, "What is 2+2?").answer == "The answer is 4."
     assert inference.host.loads == 2
-    assert len([s for s in sessions if Path(s).parent.name == tiny_model.path.name]) == 2
+    assert len([s for s in sessions if s.parent.name == tiny_model.path.name]) == 2

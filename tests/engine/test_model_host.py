@@ -5,9 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
-import onnxruntime as ort
 import pytest
 
 from engine.chat.template import Message
@@ -15,23 +13,11 @@ from engine.errors import PonderError
 from engine.runtime.generate import GenerationConfig
 from engine.runtime.host import ChatKey, HostEvent, ModelHost, chat_load_bytes
 from engine.runtime.sampling import SamplingParams
+from tests.fixtures.ort_sessions import sessions
+
+__all__ = ["sessions"]
 
 GREEDY = GenerationConfig(SamplingParams(temperature=0.0), max_new_tokens=8)
-
-
-@pytest.fixture
-def sessions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every ONNX Runtime session created during the test, by model file name."""
-    opened: list[str] = []
-    real = ort.InferenceSession
-
-    class Counting(real):  # type: ignore[misc, valid-type]
-        def __init__(self, path: Any, *args: Any, **kwargs: Any) -> None:
-            opened.append(Path(str(path)).name if isinstance(path, str | Path) else "<bytes>")
-            super().__init__(path, *args, **kwargs)
-
-    monkeypatch.setattr(ort, "InferenceSession", Counting)
-    return opened
 
 
 @pytest.fixture
@@ -46,14 +32,14 @@ def reply(host: ModelHost, key: ChatKey) -> str:
     return host.submit(job).result(timeout=120)
 
 
-def test_one_load_serves_every_caller_of_the_same_model(model: Path, sessions: list[str]) -> None:
+def test_one_load_serves_every_caller_of_the_same_model(model: Path, sessions: list[Path]) -> None:
     host = ModelHost()
     try:
         key = ChatKey(model, "cpu", None, 512)
         first = reply(host, key)
         again = reply(host, ChatKey(model.parent / "." / model.name, "cpu", None, 512))  # another spelling
         assert first == again
-        assert host.loads == 1 and sessions == ["model.onnx"]
+        assert host.loads == 1 and [s.name for s in sessions] == ["model.onnx"]
         reply(host, ChatKey(model, "cpu", None, 256))  # another context is another session, replacing the first
         assert host.loads == 2 and len(host.loaded()) == 1
     finally:
@@ -61,7 +47,7 @@ def test_one_load_serves_every_caller_of_the_same_model(model: Path, sessions: l
     assert host.loaded() == []
 
 
-def test_an_idle_model_is_released_and_loaded_again_on_next_use(model: Path, sessions: list[str]) -> None:
+def test_an_idle_model_is_released_and_loaded_again_on_next_use(model: Path, sessions: list[Path]) -> None:
     host = ModelHost(idle_unload_s=0.5)
     events: list[HostEvent] = []
     unloaded = threading.Event()
@@ -95,7 +81,7 @@ def test_a_model_in_use_is_not_released_however_long_the_job(model: Path) -> Non
         host.close()
 
 
-def test_a_model_that_does_not_fit_is_refused_with_the_figures(model: Path, sessions: list[str]) -> None:
+def test_a_model_that_does_not_fit_is_refused_with_the_figures(model: Path, sessions: list[Path]) -> None:
     host = ModelHost(memory=lambda: 1024 ** 2)
     refused: list[HostEvent] = []
     host.subscribe(lambda e: refused.append(e) if e.kind == "refused" else None)
