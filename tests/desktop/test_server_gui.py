@@ -4,7 +4,6 @@ which engine and model answered."""
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import httpx
@@ -19,15 +18,10 @@ from engine.chat.storage import ConversationStore
 from engine.secrets import api_key
 from engine.settings import Settings, load_settings
 from engine.store import InstalledModel
+from tests.fixtures.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("memory_keyring")
 SETTINGS = Settings(provider="cpu", temperature=0.0, max_tokens=60, context_length=512)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_the_switch_serves_the_api_with_its_key_and_stops_it(qtbot: Any, runners: tuple[InferenceThread,

@@ -3,7 +3,6 @@ API serves it, and an idle model is released and loaded again by the next messag
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,12 @@ from engine.secrets import api_key
 from engine.settings import Settings
 from engine.store import InstalledModel
 from tests.fixtures.ort_sessions import sessions
+from tests.fixtures.ports import free_port
 
 __all__ = ["sessions"]
 
 pytestmark = pytest.mark.usefixtures("memory_keyring")
 SETTINGS = Settings(provider="cpu", temperature=0.0, max_tokens=60, context_length=512)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ask(qtbot: Any, page: ChatPage, text: str) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from engine.runtime.generate import Controls, Finished, GenerationConfig, TextDe
 from engine.runtime.sampling import SamplingParams
 from engine.store import install
 from tests.fixtures.keyrings import MemoryKeyring
+from tests.fixtures.ports import free_port
 from tests.fixtures.remote import FakeRemote, fake
 
 __all__ = ["fake"]
@@ -48,12 +48,6 @@ def collect(model: RemoteChatModel, controls: Controls | None = None,
     done = events[-1]
     assert isinstance(done, Finished)
     return [e for e in events if isinstance(e, TextDelta)], done
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_engines_are_saved_with_their_keys_in_the_keyring(memory_keyring: MemoryKeyring, ponder_home: Path) -> None:
