@@ -309,5 +309,7 @@ class Embedder:
 def hosted_embedder(host: ModelHost, folder: Path) -> Embedder:
     """The embedder in ``folder`` as loaded by the process's model host (call inside a ``host.submit`` job): the
     window's retrieval and the API's ``/v1/embeddings`` share one session."""
-    need = int(sum(f.stat().st_size for f in Path(folder).glob("*.onnx*") if f.is_file()) * LOAD_OVERHEAD)
+    def need() -> int:  # only when it is not loaded yet: retrieval asks for the embedder on every question
+        return int(sum(f.stat().st_size for f in Path(folder).glob("*.onnx*") if f.is_file()) * LOAD_OVERHEAD)
+
     return host.get(("embedder", str(folder)), Path(folder).name, need, lambda: Embedder(folder))

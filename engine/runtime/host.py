@@ -190,15 +190,16 @@ class ModelHost:
         slot.last_used = time.monotonic()
         return slot.model  # type: ignore[no-any-return]
 
-    def get(self, key: Hashable, name: str, need: int, make: Callable[[], T]) -> T:
+    def get(self, key: Hashable, name: str, need: Callable[[], int], make: Callable[[], T]) -> T:
         """The model loaded under ``key`` (any hashable that identifies it), made by ``make`` when not loaded yet;
-        ``need`` is the memory it takes, checked before loading. For models beside the chat model (the documents'
-        embedder: :func:`engine.documents.embed.hosted_embedder`)."""
+        ``need()`` is the memory it takes, asked and checked only before loading. For models beside the chat model
+        (the documents' embedder: :func:`engine.documents.embed.hosted_embedder`)."""
         self._on_host_thread()
         slot = self._slots.get(key)
         if slot is None:
-            self._check_fits(name, need, [])
-            slot = self._load(key, name, "other", need, make)
+            need_bytes = need()
+            self._check_fits(name, need_bytes, [])
+            slot = self._load(key, name, "other", need_bytes, make)
         slot.last_used = time.monotonic()
         return slot.model  # type: ignore[no-any-return]
 
