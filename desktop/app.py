@@ -27,13 +27,14 @@ from desktop.models.welcome import WelcomePage
 from desktop.settings.page import SettingsPage
 from desktop.theme import apply_theme
 from desktop.workers import BackgroundJobs, InferenceThread
-from engine import __version__, network_log, privacy
+from engine import __version__
 from engine.chat.storage import ConversationStore
 from engine.documents.index import DocumentIndex
-from engine.logfile import start_log_file
+from engine.models.store import list_installed, sweep_trash
 from engine.runtime.host import HostEvent, ModelHost
-from engine.settings import Settings, load_settings
-from engine.store import list_installed, sweep_trash
+from engine.system import network_log, privacy
+from engine.system.logfile import start_log_file
+from engine.system.settings import Settings, load_settings
 
 CHAT, MODELS, SETTINGS = range(3)
 
@@ -57,7 +58,7 @@ class MainWindow(QMainWindow):
         self.nav = QListWidget()
         self.nav.addItems([self.tr("Chat"), self.tr("Models"), self.tr("Settings")])
         self.nav.setFixedWidth(130)
-        self.indexer = DocumentIndexer(DocumentIndex(), self.jobs)
+        self.indexer = DocumentIndexer(DocumentIndex(), self.jobs, self.inference.host)
         self.chat = ChatPage(self.store, self.inference, lambda: self.settings, jobs=self.jobs, indexer=self.indexer)
         self.welcome = WelcomePage()
         self.models = ModelsPage(self.jobs, lambda: self.settings)
@@ -100,7 +101,7 @@ class MainWindow(QMainWindow):
         """Help > About: the name, version, ONNX Runtime version and data folder (non-modal; returned for tests)."""
         import onnxruntime
 
-        from engine.paths import ponder_home
+        from engine.system.paths import ponder_home
 
         box = QMessageBox(QMessageBox.Icon.Information, self.tr("About Ponder"), f"Ponder {__version__}", parent=self)
         box.setInformativeText(self.tr(

@@ -9,7 +9,7 @@ import logging
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
-from engine.resources import resource_path
+from engine.system.resources import resource_path
 
 log = logging.getLogger(__name__)
 TRANSLATED = ("zh_CN",)

@@ -2,9 +2,11 @@
 on a thread of its own that ends with it) and :func:`run_inference` (anything that uses a loaded model, on the model
 host's thread); results come back on the GUI thread.
 
-Each job keeps its worker alive until the worker ends (a worker dropped while its thread runs would crash), is
-released when it ends, and calls back only while the widget that asked for it still exists. Long jobs with their
-own controls (pulls, indexing, chat replies) use desktop.workers' ``GeneratorWorker`` directly on the same runners.
+Each job keeps its worker alive until the worker ends (a worker dropped while its thread runs would crash), calls
+back only while the widget that asked for it still exists, and is released when it ends: the runners delete the
+worker and its thread, and the job deletes itself, with ``deleteLater`` on the GUI thread (see desktop.workers for
+why no QObject may be left to the garbage collector). Long jobs with their own controls (pulls, indexing, chat
+replies) use desktop.workers' ``GeneratorWorker`` directly on the same runners, and are released the same way.
 """
 
 from __future__ import annotations
@@ -54,19 +56,30 @@ class _Job(QObject):
 
     @Slot(object)
     def _finished(self, result: Any) -> None:
-        _LIVE.discard(self)
-        if self._alive():
-            self._on_done(result)
+        try:
+            if self._alive():
+                self._on_done(result)
+        finally:
+            self.deleteLater()
 
     @Slot(str)
     def _failed(self, message: str) -> None:
-        _LIVE.discard(self)
-        if self._alive():
-            self._on_fail(message)
+        try:
+            if self._alive():
+                self._on_fail(message)
+        finally:
+            self.deleteLater()
 
     @Slot()
     def _cancelled(self) -> None:
-        _LIVE.discard(self)
+        self.deleteLater()
+
+
+def _keep(job: _Job) -> None:
+    """Hold ``job`` until it has deleted itself; dropping the wrappers of deleted jobs here is safe on any thread."""
+    for done in [j for j in _LIVE if not shiboken6.isValid(j)]:
+        _LIVE.discard(done)
+    _LIVE.add(job)
 
 
 def run_background(jobs: BackgroundJobs, owner: QObject, factory: GeneratorFactory,
@@ -74,7 +87,7 @@ def run_background(jobs: BackgroundJobs, owner: QObject, factory: GeneratorFacto
                    on_items: Callable[[list[Any]], None] | None = None) -> GeneratorWorker:
     """Run ``factory``'s generator on a background thread (work that opens no model session)."""
     job = _Job(GeneratorWorker(factory), owner, on_done, on_fail, on_items)
-    _LIVE.add(job)
+    _keep(job)
     return jobs.start(job.worker)
 
 
@@ -83,5 +96,5 @@ def run_inference(inference: InferenceThread, owner: QObject, factory: Generator
                   on_items: Callable[[list[Any]], None] | None = None) -> GeneratorWorker:
     """Run ``factory``'s generator on the inference thread (anything that opens an ONNX Runtime session)."""
     job = _Job(GeneratorWorker(factory), owner, on_done, on_fail, on_items)
-    _LIVE.add(job)
+    _keep(job)
     return inference.submit(job.worker)

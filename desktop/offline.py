@@ -1,13 +1,14 @@
 """Offline mode as the window shows it: one sentence for every button it switches off.
 
-:mod:`engine.privacy` enforces it for the whole process; the main window keeps it in step with the Settings switch.
+:mod:`engine.system.privacy` enforces it for the whole process; the main window keeps it in step with the Settings
+switch.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
 
-from engine import privacy
+from engine.system import privacy
 
 
 def offline_note() -> str:

@@ -9,6 +9,12 @@ folder) and shown in words.
 ``InferenceThread`` runs workers on the engine's :class:`~engine.runtime.host.ModelHost`, the one owner of loaded
 models (the API server started from Settings uses the same host, so a model is loaded once). ``BackgroundJobs``
 runs everything else, each job on a thread of its own that ends with it.
+
+Releasing a job: both runners keep a worker (and its QThread) until its work has ended on the other thread, then
+delete them with ``deleteLater`` on the GUI thread, and hold them without reference cycles. A QObject must never be
+destroyed by Python's garbage collector, which can run on any thread: a QObject destructor on a worker thread,
+holding the GIL, waits for a Qt lock the GUI thread holds while it waits for the GIL, and the window hangs. Once the
+C++ object is gone, the last Python reference may drop anywhere.
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
-from engine.errors import Cancelled, PonderError
 from engine.runtime.host import ModelHost
+from engine.system.errors import Cancelled, PonderError
 
 log = logging.getLogger(__name__)
 GeneratorFactory = Callable[[], Iterator[Any] | Generator[Any, None, Any]]
@@ -44,6 +51,7 @@ class GeneratorWorker(QObject):
         self._interval = interval_s
         self._on_cancel = on_cancel
         self._cancel = threading.Event()
+        self._ended = threading.Event()
 
     def cancel(self) -> None:
         """Ask the work to stop (it ends with ``cancelled``); safe from any thread."""
@@ -56,9 +64,24 @@ class GeneratorWorker(QObject):
         """True once :meth:`cancel` was called."""
         return self._cancel.is_set()
 
+    @property
+    def is_ended(self) -> bool:
+        """True once the work has sent its final signal (finished, failed or cancelled)."""
+        return self._ended.is_set()
+
     @Slot()
     def run(self) -> None:
         """Drive the generator to its end (call on the worker's thread)."""
+        try:
+            self._run()
+        finally:
+            # A worker moved to a job's QThread goes home when its work ends: deleteLater needs a running event
+            # loop in the object's thread, and the job's thread is about to end. (Only the current thread may push.)
+            app = QCoreApplication.instance()
+            if app is not None and self.thread() is QThread.currentThread() and app.thread() is not self.thread():
+                self.moveToThread(app.thread())
+
+    def _run(self) -> None:
         self.started.emit()
         batch: list[Any] = []
         last = 0.0
@@ -84,21 +107,25 @@ class GeneratorWorker(QObject):
         except Cancelled:
             if batch:
                 self.yielded.emit(batch)
-            self.cancelled.emit()
+            self._end(self.cancelled)
             return
         except PonderError as err:
-            self.failed.emit(str(err))
+            self._end(self.failed, str(err))
             return
         except Exception as err:  # a bug: logged with its traceback, shown in words instead of crashing the window
             log.exception("A background job failed")
-            self.failed.emit(f"{type(err).__name__}: {err}")
+            self._end(self.failed, f"{type(err).__name__}: {err}")
             return
         if batch:
             self.yielded.emit(batch)
         if self._cancel.is_set():
-            self.cancelled.emit()
+            self._end(self.cancelled)
         else:
-            self.finished.emit(result)
+            self._end(self.finished, result)
+
+    def _end(self, signal: Any, *args: Any) -> None:
+        self._ended.set()
+        signal.emit(*args)
 
 
 class InferenceThread(QObject):
@@ -111,12 +138,32 @@ class InferenceThread(QObject):
         super().__init__()
         self.host = host or ModelHost()
         self.host.subscribe(self.host_event.emit)
+        self._running: dict[GeneratorWorker, Future[None]] = {}
 
     def submit(self, worker: GeneratorWorker) -> GeneratorWorker:
-        """Queue ``worker`` to run on the model host's thread; returns it for connecting signals (they arrive
-        queued on the GUI thread)."""
-        self.host.submit(worker.run)
+        """Queue ``worker`` to run on the model host's thread (connect its signals first: it may end before this
+        returns; they arrive queued on the GUI thread). The worker is deleted (``deleteLater``) once its run has
+        returned."""
+        for signal in (worker.finished, worker.failed, worker.cancelled):
+            signal.connect(self._sweep)
+        self._running[worker] = self.host.submit(worker.run)
         return worker
+
+    @property
+    def running(self) -> int:
+        """Workers queued or running, not yet released."""
+        return len(self._running)
+
+    @Slot()
+    def _sweep(self) -> None:
+        # The final signal is emitted just before run() returns on the host thread: release what has returned,
+        # and look again shortly for the rest.
+        for worker, future in list(self._running.items()):
+            if future.done():
+                del self._running[worker]
+                worker.deleteLater()
+        if self._running and any(w.is_ended for w in self._running):
+            QTimer.singleShot(5, self._sweep)
 
     def stop(self) -> None:
         """Finish queued work, release the models and end the host's thread."""
@@ -129,20 +176,35 @@ class BackgroundJobs(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self._threads: set[QThread] = set()
+        self._threads: dict[QThread, GeneratorWorker] = {}
 
     def start(self, worker: GeneratorWorker) -> GeneratorWorker:
-        """Run ``worker`` on a new thread; returns it for connecting signals (connect before the event loop runs
-        again: the signals are queued)."""
+        """Run ``worker`` on a new thread (connect its signals first: it may end before this returns). Worker and
+        thread are deleted (``deleteLater``) when the thread has ended."""
         thread = QThread()
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         for signal in (worker.finished, worker.failed, worker.cancelled):
             signal.connect(thread.quit)
-        thread.finished.connect(lambda: self._threads.discard(thread))
-        self._threads.add(thread)
+        thread.finished.connect(self._reap)  # a bound method of this long-lived object: no cycle through the thread
+        self._threads[thread] = worker
         thread.start()
         return worker
+
+    @property
+    def running(self) -> int:
+        """Jobs whose thread has not been released yet."""
+        return len(self._threads)
+
+    @Slot()
+    def _reap(self) -> None:
+        thread = self.sender()
+        if not isinstance(thread, QThread) or thread not in self._threads:
+            return
+        thread.wait()  # ``finished`` is emitted just before the thread ends
+        worker = self._threads.pop(thread)
+        worker.deleteLater()
+        thread.deleteLater()
 
     def stop_all(self, timeout_ms: int = 5000) -> None:
         """Wait for running jobs to end (after cancelling them)."""

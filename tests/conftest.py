@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import privacy
+from engine.system import privacy
 from tests.fixtures.hub_server import hub_env, hub_server
 from tests.fixtures.keyrings import memory_keyring
 from tests.fixtures.models import converted, tiny_checkpoints

@@ -20,8 +20,8 @@ import pytest
 import yaml
 from keyring.backends import fail
 
-from engine import secrets
 from engine._version import __version__
+from engine.system import secrets
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALLERS = ROOT / "installers"
@@ -68,7 +68,7 @@ def test_the_about_box_shows_name_version_runtime_and_data_folder(qtbot: Any, po
     import onnxruntime
 
     from desktop.app import MainWindow
-    from engine.settings import Settings
+    from engine.system.settings import Settings
 
     window = MainWindow(Settings())
     qtbot.addWidget(window)

@@ -2,7 +2,7 @@
 
 Each scenario runs in its own process tree under ``strace -f`` (tests/fixtures/nettrace.py) and stays alive at least
 LIVE_S seconds, because ONNX Runtime's telemetry client uploads about ten seconds after a session starts. The
-processes get an environment *without* the telemetry switches, so Ponder itself must set them (engine.privacy). A
+processes get an environment *without* the telemetry switches, so Ponder itself must set them (engine.system.privacy). A
 control run of a plain ONNX Runtime session, without the switch, proves the trace sees that telemetry when it is on.
 The frozen app gets the same trace in scripts/installer_smoke.sh.
 """
@@ -26,7 +26,7 @@ import httpx
 import psutil
 import pytest
 
-from engine.privacy import QUIET_ENVIRONMENT
+from engine.system.privacy import QUIET_ENVIRONMENT
 from tests.fixtures.documents import markdown_file, text_pdf
 from tests.fixtures.embedder import embedder_dir
 from tests.fixtures.hub_server import HubServer, tiny_model_entry
@@ -179,7 +179,7 @@ def test_nothing_leaves_the_machine_in_any_way_ponder_is_used(scenarios: dict[st
         assert traced.outside() == [], f"{name} connected beyond this machine: {traced.outside()}"
     # the trace really watched each program from its start, and followed the worker processes it started
     assert '"serve", "--port", "0"' in done["serve"].log.read_text().splitlines()[0]
-    assert "engine.convert.worker" in done["convert"].log.read_text(), "the conversion worker was not traced"
+    assert "engine.models.convert.worker" in done["convert"].log.read_text(), "the conversion worker was not traced"
     assert "_extract-worker" in done["docs"].log.read_text() or "engine.documents.sandbox" in \
         done["docs"].log.read_text(), "the parsing sandbox was not traced"
 

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidg
 from desktop.jobs import call, run_background
 from desktop.offline import offline_note
 from desktop.workers import BackgroundJobs
-from engine.remote import RemoteEngines
-from engine.settings import Settings
-from engine.store import list_installed
+from engine.models.store import list_installed
+from engine.serve.remote import RemoteEngines
+from engine.system.settings import Settings
 
 REMOTE, REMOTE_SEP = "remote:", "\x1f"  # model chooser data of a remote model: remote:ENGINE<sep>MODEL
 

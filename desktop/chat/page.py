@@ -25,7 +25,7 @@ from engine.chat import conversation as actions
 from engine.chat.storage import ConversationStore
 from engine.documents.index import DocumentIndex
 from engine.runtime.generate import Controls, Finished, Notice, TextDelta
-from engine.settings import Settings
+from engine.system.settings import Settings
 
 
 class ChatPage(QWidget):
@@ -40,7 +40,7 @@ class ChatPage(QWidget):
         super().__init__(parent)
         self.store, self.inference, self.settings = store, inference, settings
         self.jobs = jobs or BackgroundJobs()
-        self.indexer = indexer or DocumentIndexer(DocumentIndex(), self.jobs)
+        self.indexer = indexer or DocumentIndexer(DocumentIndex(), self.jobs, inference.host)
         self.source_dialog: SourceDialog | None = None
         self.setAcceptDrops(True)
         self.conversation_id: str | None = None

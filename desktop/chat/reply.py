@@ -17,11 +17,11 @@ from engine.documents.embed import hosted_embedder
 from engine.documents.index import DocumentIndex
 from engine.documents.pipeline import embedder_folder
 from engine.documents.retrieve import Source, retrieve
-from engine.remote import RemoteEngines
 from engine.runtime.generate import Controls, Finished, GenerationConfig, TextDelta
 from engine.runtime.host import ChatKey, ModelHost
 from engine.runtime.sampling import SamplingParams
-from engine.settings import Settings
+from engine.serve.remote import RemoteEngines
+from engine.system.settings import Settings
 
 
 def generation_config(settings: Settings) -> GenerationConfig:

@@ -1,5 +1,9 @@
 """Indexing documents in the background: one job at a time works through the queue kept in the index, so a
-pause, a quit or a crash loses nothing — the queue continues where it stopped."""
+pause, a quit or a crash loses nothing — the queue continues where it stopped.
+
+The job reads, chunks and stores on its own thread; the embedding model itself belongs to the process's model host
+(:class:`engine.documents.embed.HostedEmbedder`), so indexing and the chat's retrieval share one loaded embedder and
+idle unload frees it like any other model."""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from desktop.workers import BackgroundJobs, GeneratorWorker
-from engine.cancel import CancelToken
-from engine.documents.embed import Embedder
+from engine.documents.embed import HostedEmbedder
 from engine.documents.index import DocumentIndex
 from engine.documents.pipeline import IndexProgress, embedder_folder, index_pending, queue_paths
+from engine.runtime.host import ModelHost
+from engine.system.cancel import CancelToken
 
 
 class DocumentIndexer(QObject):
@@ -24,9 +29,9 @@ class DocumentIndexer(QObject):
     progress = Signal(object)  # IndexProgress, with the collection in ``current_collection``
     changed = Signal()
 
-    def __init__(self, index: DocumentIndex, jobs: BackgroundJobs) -> None:
+    def __init__(self, index: DocumentIndex, jobs: BackgroundJobs, host: ModelHost) -> None:
         super().__init__()
-        self.index, self.jobs = index, jobs
+        self.index, self.jobs, self.host = index, jobs, host
         self._lock = threading.Lock()
         self._adds: list[tuple[str, list[Path]]] = []
         self._recheck = False  # compare every collection's embedder with the one in use (it changed)
@@ -98,7 +103,7 @@ class DocumentIndexer(QObject):
 
     def _work(self, token: CancelToken) -> Iterator[tuple[str, IndexProgress]]:
         """Runs on the job's thread: queue what was added, then index every collection's queue."""
-        embedder: Embedder | None = None
+        embedder: HostedEmbedder | None = None
         while True:
             with self._lock:
                 adds, self._adds = self._adds, []
@@ -108,7 +113,7 @@ class DocumentIndexer(QObject):
             with self._lock:
                 recheck, self._recheck = self._recheck, False
             if recheck:
-                embedder = Embedder(embedder_folder())
+                embedder = HostedEmbedder(self.host, embedder_folder(), token)
                 for collection in self.index.collections():
                     if self.index.embedder_of(collection) not in ("", embedder.identity):
                         self.index.requeue_all(collection)
@@ -119,7 +124,7 @@ class DocumentIndexer(QObject):
                         return
                 continue
             if embedder is None:
-                embedder = Embedder(embedder_folder())
+                embedder = HostedEmbedder(self.host, embedder_folder(), token)
             for collection in todo:
                 for p in index_pending(self.index, embedder, collection, cancel=token):
                     yield collection, p

@@ -23,13 +23,14 @@ from PySide6.QtWidgets import (
 from desktop.documents.indexer import DocumentIndexer
 from desktop.jobs import run_background
 from desktop.offline import offline_note
-from engine.cancel import CancelToken
 from engine.documents.embedders import embedder_folder, find_embedder, get_embedder
-from engine.documents.pipeline import IndexProgress
-from engine.errors import PonderError
-from engine.progress import Progress, run_with_progress
+from engine.documents.pipeline import IndexProgress, IndexStage
+from engine.system.cancel import CancelToken
+from engine.system.errors import PonderError
+from engine.system.progress import Progress, Stage, run_with_progress
 
-STAGE_WEIGHT = {"extract": 0.1, "embed": 0.1, "indexed": 1.0, "skipped": 1.0, "failed": 1.0}
+STAGE_WEIGHT = {IndexStage.EXTRACT: 0.1, IndexStage.EMBED: 0.1, IndexStage.INDEXED: 1.0, IndexStage.SKIPPED: 1.0,
+                IndexStage.FAILED: 1.0}
 
 
 def embedder_ready() -> bool:
@@ -176,20 +177,21 @@ class DocumentsBar(QWidget):
         return ", ".join(parts)
 
     def _on_progress(self, p: IndexProgress) -> None:
-        within = p.done / p.total if p.stage == "embed" and p.total else STAGE_WEIGHT.get(p.stage, 0.0)
+        within = p.done / p.total if p.stage == IndexStage.EMBED and p.total else STAGE_WEIGHT.get(p.stage, 0.0)
         self.bar.setValue(int(1000 * (p.file_index - 1 + within) / max(1, p.files)))
         name = Path(p.path).name
-        if p.stage == "failed":
+        if p.stage == IndexStage.FAILED:
             text = self.tr("{0} failed: {1}").format(name, p.message)
-        elif p.stage == "embed":
+        elif p.stage == IndexStage.EMBED:
             text = self.tr("Indexing {0} of {1}: {2} — {3}%").format(p.file_index, p.files, name,
                                                                    int(100 * p.done / max(1, p.total)))
         else:
             text = self.tr("Indexing {0} of {1}: {2}").format(p.file_index, p.files, name)
         self.state.setStyleSheet("")
         self.state.setText(text)
-        if p.stage in ("indexed", "failed") and self.files_dialog is not None and self.files_dialog.isVisible():
-            self.files_dialog.refresh()
+        dialog = self.files_dialog
+        if p.stage in (IndexStage.INDEXED, IndexStage.FAILED) and dialog is not None and dialog.isVisible():
+            dialog.refresh()
 
     def _on_choose(self, i: int) -> None:
         self.collection = self.chooser.itemData(i) or ""
@@ -231,7 +233,7 @@ class DocumentsBar(QWidget):
         p = reports[-1]
         if p.total:
             self.bar.setValue(int(1000 * p.done / p.total))
-        if p.stage == "download":
+        if p.stage == Stage.DOWNLOAD:
             text = self.tr("Downloading the embedding model: {0} of {1} MB").format(round(p.done / 1e6),
                                                                                    round(p.total / 1e6))
         else:

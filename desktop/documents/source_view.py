@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.workers import BackgroundJobs, GeneratorWorker
+from desktop.jobs import run_background
+from desktop.workers import BackgroundJobs
 from engine.documents.locate import Passage, locate
 
 HIGHLIGHT = QColor("#ffe066")
@@ -66,10 +67,7 @@ class SourceDialog(QDialog):
             return locate(path, start, end, text)
             yield  # a generator for the worker; it has nothing to report on the way
 
-        self._worker = GeneratorWorker(work)
-        self._worker.finished.connect(self._show)
-        self._worker.failed.connect(self._fail)
-        jobs.start(self._worker)
+        self._worker = run_background(jobs, self, work, self._show, self._fail)
 
     def _fail(self, message: str) -> None:
         self.where.setText(message)

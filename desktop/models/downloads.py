@@ -1,5 +1,5 @@
 """The Models page's pull and conversion jobs: :class:`Job`, a Qt adapter over an engine job
-(:mod:`engine.pulljobs`), and :class:`JobPanel`, its progress panel.
+(:mod:`engine.models.pulljobs`), and :class:`JobPanel`, its progress panel.
 
 The engine keeps everything about a job but its look: its record and lock under the data folder, its stages, the
 prebuilt-or-convert choice, resuming and clean-up. So a pull started by ``ponder pull`` shows here too (the page
@@ -19,13 +19,23 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFrame, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from desktop.workers import BackgroundJobs, GeneratorWorker
-from engine.cancel import CancelToken
-from engine.errors import PonderError
-from engine.pidlock import LockedError
-from engine.progress import Progress, format_bytes, run_with_progress
-from engine.pulljobs import JobKind, JobState, JobStatus, PullSpec, Stage, discard_job, list_jobs, remember, run_job
-from engine.settings import Settings
-from engine.store import InstalledModel, get_installed
+from engine.models.pulljobs import (
+    JobKind,
+    JobState,
+    JobStatus,
+    PullSpec,
+    Stage,
+    discard_job,
+    list_jobs,
+    remember,
+    run_job,
+)
+from engine.models.store import InstalledModel, get_installed
+from engine.system.cancel import CancelToken
+from engine.system.errors import PonderError
+from engine.system.pidlock import LockedError
+from engine.system.progress import Progress, format_bytes, run_with_progress
+from engine.system.settings import Settings
 
 
 class Phase(StrEnum):
@@ -64,7 +74,6 @@ class Job(QObject):
         self.last: Progress | None = None
         self._recorded = False  # the engine has a record of it (or had one)
         self._worker: GeneratorWorker | None = None
-        self._retired: list[GeneratorWorker] = []  # ended workers whose threads may still be winding down
         self._after_cancel = Phase.PAUSED
 
     def _factory(self, token: CancelToken) -> Callable[[], Generator[Progress, None, InstalledModel]]:
@@ -99,7 +108,6 @@ class Job(QObject):
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
         self._worker = worker
-        self._retired.append(worker)
         self._set(Phase.RUNNING)
         self._jobs.start(worker)
 

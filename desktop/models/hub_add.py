@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBox
 from desktop.jobs import call, run_background
 from desktop.offline import offline_note
 from desktop.workers import BackgroundJobs
-from engine.hardware import HardwareReport, fit
-from engine.progress import format_bytes
-from engine.pull import HubModel, describe_hub_model, looks_like_repo
+from engine.models.pull import HubModel, describe_hub_model, looks_like_repo
+from engine.system.hardware import HardwareReport, fit
+from engine.system.progress import format_bytes
 
 FIT_COLOR = {"fits": "#2e7d32", "slow": "#ef6c00", "won't fit": "#c62828"}
 

@@ -5,10 +5,9 @@ BackgroundJobs; this page only calls engine's public functions."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QShowEvent
@@ -29,32 +28,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.jobs import call, run_background
 from desktop.models.downloads import ACTIVE, DownloadsBox, Job, JobPanel, Phase
 from desktop.models.hub_add import HubAddBox
 from desktop.offline import offline_note
-from desktop.workers import BackgroundJobs, GeneratorWorker
-from engine.catalog import CatalogEntry, conversion_needs, load_catalog
-from engine.convert.pipeline import inspect_checkpoint
-from engine.errors import PonderError
-from engine.hardware import HardwareReport, probe
-from engine.paths import check_model_name
-from engine.progress import format_bytes
-from engine.pulljobs import JobKind, PullSpec
-from engine.recommend import auto_provider, download_bytes, expected_decode_tokens_per_s, fit_badge, needs
-from engine.settings import Settings, save_settings
-from engine.store import InstalledModel, delete, list_installed
+from desktop.workers import BackgroundJobs
+from engine.models.catalog import CatalogEntry, conversion_needs, load_catalog
+from engine.models.convert.pipeline import inspect_checkpoint
+from engine.models.pulljobs import JobKind, PullSpec
+from engine.models.recommend import auto_provider, download_bytes, expected_decode_tokens_per_s, fit_badge, needs
+from engine.models.store import InstalledModel, delete, list_installed
+from engine.system.errors import PonderError
+from engine.system.hardware import HardwareReport, probe
+from engine.system.paths import check_model_name
+from engine.system.progress import format_bytes
+from engine.system.settings import Settings, save_settings
 
 BADGE_STYLE = {"fits": "#2e7d32", "slow": "#ef6c00", "won't fit": "#c62828"}
 PRECISIONS = ("int4", "fp16")
-
-
-def call_in_background(fn: Callable[..., Any], *args: Any) -> Callable[[], Generator[None, None, Any]]:
-    """A GeneratorWorker factory that runs ``fn(*args)`` on the worker's thread and returns its result."""
-    def run() -> Generator[None, None, Any]:
-        result = fn(*args)
-        yield from ()
-        return result
-    return run
 
 
 def table(headers: list[str]) -> QTableWidget:
@@ -84,7 +75,6 @@ class ModelsPage(QWidget):
         self._jobs, self._settings = jobs, settings
         self._report: HardwareReport | None = None
         self._catalog: list[CatalogEntry] = []
-        self._workers: list[GeneratorWorker] = []  # kept until the page goes: their threads may still be ending
         self._queued: list[tuple[JobKind, str, str, str]] = []  # (kind, model, precision, path) awaiting the probe
         self._default: str | None = None
         self._installed_shown: object = None
@@ -133,7 +123,7 @@ class ModelsPage(QWidget):
             self._show_status(str(err))
         self._build_catalog()
         self.refresh()
-        self._run(call_in_background(probe_fn), self._on_probe)
+        run_background(self._jobs, self, call(probe_fn), self._on_probe, self._show_status)
 
     # ----- public API
     @property
@@ -219,13 +209,6 @@ class ModelsPage(QWidget):
     def _on_installed_elsewhere(self, _name: str) -> None:
         self.refresh()
         self.models_changed.emit()
-
-    def _run(self, factory: Callable[[], Generator[Any, None, Any]], done: Callable[[Any], None]) -> None:
-        worker = GeneratorWorker(factory)
-        worker.finished.connect(done)
-        worker.failed.connect(self._show_status)
-        self._workers.append(worker)
-        self._jobs.start(worker)
 
     @Slot(object)
     def _on_probe(self, report: HardwareReport) -> None:
@@ -382,7 +365,7 @@ class ModelsPage(QWidget):
             return
         if name == self._default_name():
             self.set_default("")
-        self._run(call_in_background(delete, name), self._on_deleted)
+        run_background(self._jobs, self, call(delete, name), self._on_deleted, self._show_status)
 
     @Slot(object)
     def _on_deleted(self, _: object) -> None:

@@ -7,17 +7,17 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop.models.page import call_in_background
-from desktop.workers import BackgroundJobs, GeneratorWorker
-from engine.catalog import load_catalog
-from engine.errors import PonderError
-from engine.hardware import HardwareReport, probe
-from engine.progress import format_bytes
-from engine.recommend import Recommendation, download_bytes, needs, recommend
+from desktop.jobs import call, run_background
+from desktop.workers import BackgroundJobs
+from engine.models.catalog import load_catalog
+from engine.models.recommend import Recommendation, download_bytes, needs, recommend
+from engine.system.errors import PonderError
+from engine.system.hardware import HardwareReport, probe
+from engine.system.progress import format_bytes
 
 
 class WelcomePage(QWidget):
-    """Shows :func:`engine.recommend.recommend`'s choice: size, memory, expected speed, and a big Get button.
+    """Shows :func:`engine.models.recommend.recommend`'s choice: size, memory, expected speed, and a big Get button.
 
     ``jobs`` given: probes the hardware itself in the background; else call :meth:`set_report` (for instance from
     ``ModelsPage.hardware_ready``, to probe only once).
@@ -30,7 +30,6 @@ class WelcomePage(QWidget):
                  probe_fn: Callable[[], HardwareReport] = probe) -> None:
         super().__init__(parent)
         self.recommendation: Recommendation | None = None
-        self._workers: list[GeneratorWorker] = []
         title = QLabel(self.tr("Welcome to Ponder"))
         title.setStyleSheet("font-size: 22pt; font-weight: 600;")
         intro = QLabel(self.tr("Private AI on your own computer: the model runs here, and nothing you type leaves "
@@ -91,11 +90,7 @@ class WelcomePage(QWidget):
         outer.addWidget(holder, 100)
         outer.addStretch(1)
         if jobs is not None:
-            worker = GeneratorWorker(call_in_background(probe_fn))
-            worker.finished.connect(self.set_report)
-            worker.failed.connect(self._on_error)
-            self._workers.append(worker)
-            jobs.start(worker)
+            run_background(jobs, self, call(probe_fn), self.set_report, self._on_error)
 
     @Slot(object)
     def set_report(self, report: HardwareReport) -> None:

@@ -13,16 +13,16 @@ from desktop.jobs import run_background
 from desktop.offline import offline_note
 from desktop.settings.widgets import card, note_label
 from desktop.workers import BackgroundJobs
-from engine.cancel import CancelToken
 from engine.documents.embedders import (
     embedder_folder,
     get_embedder,
     installed_embedders,
     load_embedders,
 )
-from engine.errors import PonderError
-from engine.progress import Progress, run_with_progress
-from engine.settings import Settings
+from engine.system.cancel import CancelToken
+from engine.system.errors import PonderError
+from engine.system.progress import Progress, run_with_progress
+from engine.system.settings import Settings
 
 
 class DocumentsSection(QWidget):

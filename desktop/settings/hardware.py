@@ -25,10 +25,10 @@ from desktop.jobs import call, run_background, run_inference
 from desktop.settings.chart import ERROR_COLOR, Bar, SpeedChart
 from desktop.settings.widgets import card, narrow, note_label
 from desktop.workers import BackgroundJobs, InferenceThread
-from engine.hardware import HardwareReport, probe
+from engine.models.store import InstalledModel, list_installed
 from engine.runtime.bench import run_bench
-from engine.settings import PROVIDER_CHOICES, Settings
-from engine.store import InstalledModel, list_installed
+from engine.system.hardware import HardwareReport, probe
+from engine.system.settings import PROVIDER_CHOICES, Settings
 
 OK_COLOR = "#2e9d5b"
 LABELS = {"cpu": "CPU", "cuda": "CUDA", "dml": "DirectML", "coreml": "CoreML"}

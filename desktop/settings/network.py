@@ -1,4 +1,5 @@
-"""Settings › Privacy and network: the Network activity list (every connection Ponder made; engine.network_log)."""
+"""Settings › Privacy and network: the Network activity list (every connection Ponder made;
+engine.system.network_log)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from desktop.jobs import call, run_background
 from desktop.settings.chart import ERROR_COLOR
 from desktop.settings.widgets import card, note_label
 from desktop.workers import BackgroundJobs
-from engine.network_log import DOWNLOAD, REMOTE, UNEXPECTED, NetworkRecord, clear_activity, read_activity
-from engine.progress import format_bytes
+from engine.system.network_log import DOWNLOAD, REMOTE, UNEXPECTED, NetworkRecord, clear_activity, read_activity
+from engine.system.progress import format_bytes
 
 REFRESH_MS = 2000  # while the list is on screen, new records appear within this time
 SHOWN = 300

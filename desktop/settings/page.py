@@ -1,6 +1,6 @@
 """The Settings page: a section list on the left, the chosen section on the right.
 
-Every change is saved at once (``engine.settings.save_settings``) and announced with ``settings_changed``; typed
+Every change is saved at once (``engine.system.settings.save_settings``) and announced with ``settings_changed``; typed
 text (system prompt, Hub address) is saved after a short pause, and when the page hides.
 """
 
@@ -31,7 +31,7 @@ from desktop.settings.sections import AppearanceSection, GenerationSection, Priv
 from desktop.settings.server import ServerSection
 from desktop.theme import apply_theme
 from desktop.workers import BackgroundJobs, InferenceThread
-from engine.settings import Settings, save_settings
+from engine.system.settings import Settings, save_settings
 
 log = logging.getLogger(__name__)
 SECTIONS = ("hardware", "generation", "documents", "privacy", "server", "appearance")

@@ -27,9 +27,9 @@ from desktop.settings.chart import ERROR_COLOR
 from desktop.settings.network import NetworkActivity
 from desktop.settings.widgets import card, narrow, note_label
 from desktop.workers import BackgroundJobs
-from engine import privacy
-from engine.secrets import KeyringStatus, TokenStore, keyring_status
-from engine.settings import Settings
+from engine.system import privacy
+from engine.system.secrets import KeyringStatus, TokenStore, keyring_status
+from engine.system.settings import Settings
 
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}  # each in its own language, never translated
 

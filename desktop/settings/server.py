@@ -28,11 +28,11 @@ from desktop.offline import offline_note
 from desktop.settings.chart import ERROR_COLOR
 from desktop.settings.widgets import card, narrow, note_label
 from desktop.workers import BackgroundJobs
-from engine.errors import PonderError
-from engine.remote import RemoteEngines
 from engine.runtime.host import ModelHost
-from engine.secrets import api_key, reset_api_key
-from engine.settings import Settings
+from engine.serve.remote import RemoteEngines
+from engine.system.errors import PonderError
+from engine.system.secrets import api_key, reset_api_key
+from engine.system.settings import Settings
 
 
 class RemoteDialog(QDialog):
@@ -67,7 +67,7 @@ class ServerSection(QWidget):
         super().__init__(parent)
         self._change, self.jobs, self._settings = change, jobs, settings
         self._models = models  # the window's model host: the API serves the models the window has loaded
-        self.server: Any = None  # engine.api.server.ApiServer while it runs (imported when first needed)
+        self.server: Any = None  # engine.serve.api.server.ApiServer while it runs (imported when first needed)
         self._busy = False
 
         self.enabled = QCheckBox(self.tr("Serve an OpenAI-compatible API on this computer"))
@@ -149,7 +149,7 @@ class ServerSection(QWidget):
     def _start(self) -> None:
         if self._busy or self.server is not None:
             return
-        from engine.api.server import ApiServer
+        from engine.serve.api.server import ApiServer
 
         self._busy = True
         settings, port = self._settings(), self.port.value()

@@ -10,12 +10,12 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.chat.storage import ConversationStore, StoredMessage
-from engine.chat.template import Message
 from engine.documents.retrieve import Source, cited_prompt
 from engine.runtime.generate import Controls, Event, Finished, GenerationConfig, TextDelta
+from engine.runtime.template import Message
 
 if TYPE_CHECKING:
-    from engine.remote import ChatBackend
+    from engine.runtime.backend import ChatBackend
 
 SAVE_EVERY_S = 0.5
 DEFAULT_TITLE = "New conversation"

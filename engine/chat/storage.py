@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import PonderError
-from engine.paths import ponder_home
-from engine.sqlite_db import Database
+from engine.system.errors import PonderError
+from engine.system.paths import ponder_home
+from engine.system.sqlite_db import Database
 
 STATES = ("complete", "streaming", "interrupted", "cancelled")
 _SCHEMA = """

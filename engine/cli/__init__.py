@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from engine._version import __version__
 from engine.cli import docs, models, run, serve, system
 from engine.cli.common import ProgressPrinter, Subparsers
-from engine.errors import PonderError
+from engine.system.errors import PonderError
 
 __all__ = ["ProgressPrinter", "build_parser", "main"]
 
@@ -41,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _apply_privacy(command: str) -> None:
     """Offline mode from the settings (the environment can still force it) and this process's name in the
     Network activity list."""
-    from engine import network_log, privacy
-    from engine.settings import load_settings
+    from engine.system import network_log, privacy
+    from engine.system.settings import load_settings
 
     privacy.set_offline(load_settings().offline)
     network_log.set_process_label(f"ponder {command}")
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ponder`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["_convert-worker"]:  # the frozen app re-enters itself to run a conversion stage
-        from engine.convert.worker import main as worker_main
+        from engine.models.convert.worker import main as worker_main
 
         return worker_main(argv[1:])
     if argv[:1] == ["_extract-worker"]:  # ... and to parse a document in a sandboxed child

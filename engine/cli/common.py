@@ -8,7 +8,7 @@ import sys
 import time
 from typing import TextIO, TypeAlias
 
-from engine.progress import Progress
+from engine.system.progress import Progress
 
 PROVIDERS = ("auto", "cpu", "cuda", "dml", "coreml")
 """The ``--provider`` choices ("auto" picks the best one that works on this computer)."""
@@ -60,8 +60,8 @@ def auto_provider(requested: str) -> str:
     """``requested``, or for "auto" the provider this computer runs best."""
     if requested != "auto":
         return requested
-    from engine.hardware import probe
-    from engine.recommend import auto_provider as best
+    from engine.models.recommend import auto_provider as best
+    from engine.system.hardware import probe
 
     return best(probe())
 

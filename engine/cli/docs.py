@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 from engine.cli.common import PROVIDERS, ProgressPrinter, Subparsers
-from engine.errors import PonderError
+from engine.system.errors import PonderError
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
     from engine.documents.embed import Embedder
     from engine.documents.index import DocumentIndex
-    from engine.documents.pipeline import embedder_folder, index_paths
+    from engine.documents.pipeline import IndexStage, embedder_folder, index_paths
     from engine.documents.retrieve import cited_prompt, retrieve
 
     if args.docs_command == "embedder":
@@ -30,9 +30,10 @@ def cmd_docs(args: argparse.Namespace) -> int:
     if args.docs_command == "add":
         failed = 0
         for p in index_paths(index, args.paths, embedder, collection=args.collection):
-            if p.stage in ("indexed", "skipped", "failed"):
-                failed += p.stage == "failed"
-                note = f" ({p.done} chunks)" if p.stage == "indexed" else (f": {p.message}" if p.message else "")
+            if p.stage in (IndexStage.INDEXED, IndexStage.SKIPPED, IndexStage.FAILED):
+                failed += p.stage == IndexStage.FAILED
+                detail = f": {p.message}" if p.message else ""
+                note = f" ({p.done} chunks)" if p.stage == IndexStage.INDEXED else detail
                 print(f"[{p.file_index}/{p.files}] {p.stage} {p.path}{note}", flush=True)
         return 1 if failed else 0
     sources = retrieve(index, embedder, args.collection, args.query, top_k=args.top)
@@ -45,9 +46,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
         for s in [] if args.json else sources:
             print(f"[{s.number}] {s.label}  score {s.hit.score:.4f}\n    {s.hit.text[:200]!r}")
         return 0
-    from engine.chat.template import Message
+    from engine.models.store import find_model
     from engine.runtime.generate import ChatModel, GenerationConfig
-    from engine.store import find_model
+    from engine.runtime.template import Message
 
     model = ChatModel(find_model(args.model).path, provider=args.provider)
     config = GenerationConfig(sampling=model.default_sampling(seed=args.seed), max_new_tokens=args.max_tokens)
@@ -90,7 +91,7 @@ def _docs_embedder(args: argparse.Namespace) -> int:
         folder = get_embedder(args.get or None, progress=ProgressPrinter())
     elif args.path is not None:
         name = args.name or args.path.resolve().name.lower()
-        from engine.paths import check_model_name
+        from engine.system.paths import check_model_name
 
         folder = export_embedder(args.path, default_embedder_dir(check_model_name(name)))
     else:

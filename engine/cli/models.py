@@ -11,8 +11,8 @@ from engine.cli.common import PRECISIONS, PROVIDERS, ProgressPrinter, Subparsers
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from engine.catalog import load_catalog
-    from engine.store import list_installed
+    from engine.models.catalog import load_catalog
+    from engine.models.store import list_installed
 
     catalog = load_catalog()
     installed = list_installed()
@@ -46,7 +46,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from engine.pulljobs import PullSpec, run_job
+    from engine.models.pulljobs import PullSpec, run_job
 
     provider = auto_provider(args.provider)
     spec = PullSpec.for_pull(args.model, args.precision, provider, name=args.name or "", prebuilt=not args.convert,
@@ -57,7 +57,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from engine.convert.pipeline import convert_checkpoint
+    from engine.models.convert.pipeline import convert_checkpoint
 
     provider = auto_provider(args.provider)
     model = convert_checkpoint(args.path, args.name, precision=args.precision, provider=provider,
@@ -67,7 +67,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
-    from engine.store import delete
+    from engine.models.store import delete
 
     delete(args.name)
     print(f"Deleted {args.name}.")

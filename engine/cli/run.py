@@ -14,9 +14,9 @@ DIM, RESET = "\033[2m", "\033[0m"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from engine.chat.template import Message
+    from engine.models.store import find_model
     from engine.runtime.generate import ChatModel, Finished, GenerationConfig, Notice, TextDelta
-    from engine.store import find_model
+    from engine.runtime.template import Message
 
     model = ChatModel(find_model(args.model).path, provider=args.provider, threads=args.threads,
                       context=args.context)
@@ -58,8 +58,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from engine.models.store import find_model
     from engine.runtime.bench import run_bench
-    from engine.store import find_model
 
     contexts = [int(c) for c in args.context.split(",") if c.strip()]
     result = run_bench(find_model(args.model).path, contexts, args.decode_tokens, provider=args.provider,

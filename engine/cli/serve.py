@@ -9,19 +9,19 @@ import time
 from dataclasses import replace
 
 from engine.cli.common import PROVIDERS, Subparsers, read_secret
-from engine.errors import PonderError
+from engine.system.errors import PonderError
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from engine.secrets import api_key, reset_api_key
+    from engine.system.secrets import api_key, reset_api_key
 
     if args.show_key or args.new_key:
         print(reset_api_key() if args.new_key else api_key())
         return 0
-    from engine import privacy
-    from engine.api.auth import is_loopback
-    from engine.api.server import ApiServer
-    from engine.settings import load_settings
+    from engine.serve.api.auth import is_loopback
+    from engine.serve.api.server import ApiServer
+    from engine.system import privacy
+    from engine.system.settings import load_settings
 
     settings = load_settings()
     overrides = {"provider": args.provider, "threads": args.threads, "context_length": args.context}
@@ -36,7 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Warning: serving on {args.host}: other computers on the network can reach the API (the key is still "
               "required, and http:// is not encrypted).", file=sys.stderr)
     server.start()
-    from engine.secrets import keyring_status
+    from engine.system.secrets import keyring_status
 
     if keyring_status().available:
         where = "key: 'ponder serve --show-key'"
@@ -54,7 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_remote(args: argparse.Namespace) -> int:
-    from engine.remote import RemoteEngines
+    from engine.serve.remote import RemoteEngines
 
     engines = RemoteEngines()
     if args.remote_command == "add":

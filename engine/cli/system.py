@@ -8,11 +8,11 @@ import json
 from dataclasses import asdict, replace
 
 from engine.cli.common import Subparsers, gb, read_secret
-from engine.errors import PonderError
+from engine.system.errors import PonderError
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from engine.hardware import probe
+    from engine.system.hardware import probe
 
     report = probe()
     if args.json:
@@ -33,7 +33,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from engine.secrets import TokenStore, keyring_status
+    from engine.system.secrets import TokenStore, keyring_status
 
     store = TokenStore()
     if args.action == "clear":
@@ -56,9 +56,9 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_network(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from engine import network_log, privacy
-    from engine.progress import format_bytes
-    from engine.settings import load_settings, save_settings
+    from engine.system import network_log, privacy
+    from engine.system.progress import format_bytes
+    from engine.system.settings import load_settings, save_settings
 
     if args.offline is not None:
         save_settings(replace(load_settings(), offline=args.offline == "on"))

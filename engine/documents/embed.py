@@ -29,21 +29,24 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from engine.checkpoint import check_checkpoint_files, read_checkpoint_config, read_checkpoint_json
-from engine.convert.manifest import tool_versions
 from engine.documents.encoder_graph import ENCODER_MODEL_TYPES, encoder_hidden_size, inline_weights, write_encoder
-from engine.errors import ConversionError, StoreError
-from engine.paths import ponder_home
+from engine.models.checkpoint import check_checkpoint_files, read_checkpoint_config, read_checkpoint_json
+from engine.models.convert.manifest import tool_versions
 from engine.runtime.host import LOAD_OVERHEAD, ModelHost
-from engine.verify import write_json_atomic
+from engine.system.cancel import CancelToken
+from engine.system.errors import Cancelled, ConversionError, StoreError
+from engine.system.paths import ponder_home
+from engine.system.verify import write_json_atomic
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MODEL_FILE = "model.onnx"
 FP32_FILE = "model.fp32.onnx"
@@ -203,7 +206,7 @@ class _Session:
     def __init__(self, model: Path, tokenizer: Path, max_seq_length: int, threads: int | None = None) -> None:
         from tokenizers import Tokenizer
 
-        from engine.ortsession import base_options, new_session
+        from engine.system.ortsession import base_options, new_session
 
         self.session = new_session(model, base_options(threads), ["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
@@ -313,3 +316,80 @@ def hosted_embedder(host: ModelHost, folder: Path) -> Embedder:
         return int(sum(f.stat().st_size for f in Path(folder).glob("*.onnx*") if f.is_file()) * LOAD_OVERHEAD)
 
     return host.get(("embedder", str(folder)), Path(folder).name, need, lambda: Embedder(folder))
+
+
+class TextEmbedder(Protocol):
+    """What indexing and retrieval need from an embedder: :class:`Embedder` itself, or :class:`HostedEmbedder`
+    (the same model, run by the process's model host)."""
+
+    @property
+    def identity(self) -> str: ...
+
+    @property
+    def dims(self) -> int: ...
+
+    @property
+    def max_seq_length(self) -> int: ...
+
+    def embed_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray: ...
+
+    def embed_passages(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class HostedEmbedder:
+    """The embedder in ``folder`` used from any thread (the documents indexer's): its session belongs to the
+    model host, every batch runs as a host job, and idle unload or eviction frees it as for any other model (the
+    next batch loads it again). Only its tokenizer stays here, to count tokens while chunking.
+
+    ``cancel`` aborts a wait for the host (a long chat reply holds it) with :class:`Cancelled`."""
+
+    def __init__(self, host: ModelHost, folder: Path, cancel: CancelToken | None = None) -> None:
+        from tokenizers import Tokenizer
+
+        self.host, self.folder, self.cancel = host, Path(folder), cancel
+        probe = self._run(lambda e: (e.identity, e.dims, e.max_seq_length))
+        self._identity, self._dims, self._max_seq_length = probe
+        self._counter = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
+        self._counter.no_padding()
+        self._counter.no_truncation()
+
+    @property
+    def identity(self) -> str:
+        """See :attr:`Embedder.identity`."""
+        return self._identity
+
+    @property
+    def dims(self) -> int:
+        """Length of each vector."""
+        return self._dims
+
+    @property
+    def max_seq_length(self) -> int:
+        """Tokens the model reads per text."""
+        return self._max_seq_length
+
+    def embed_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """See :meth:`Embedder.embed_queries`; runs on the host's thread."""
+        texts = list(texts)
+        return self._run(lambda e: e.embed_queries(texts, batch_size))
+
+    def embed_passages(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """See :meth:`Embedder.embed_passages`; runs on the host's thread."""
+        texts = list(texts)
+        return self._run(lambda e: e.embed_passages(texts, batch_size))
+
+    def count_tokens(self, text: str) -> int:
+        """See :meth:`Embedder.count_tokens` (here, on the caller's thread)."""
+        return len(self._counter.encode(text).ids)
+
+    def _run(self, work: Callable[[Embedder], T]) -> T:
+        future = self.host.submit(lambda: work(hosted_embedder(self.host, self.folder)))
+        while True:
+            try:
+                return future.result(timeout=0.2)
+            except FutureTimeout:
+                if self.cancel is not None and self.cancel.cancelled:
+                    future.cancel()
+                    raise Cancelled("Embedding") from None

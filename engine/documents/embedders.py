@@ -9,71 +9,25 @@ one asked about the other — and the best retrieval of the small multilingual m
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from engine.cancel import CancelToken
 from engine.documents.embed import CONFIG_FILE, export_embedder
-from engine.errors import CatalogError, PonderError
-from engine.hub import download_snapshot
-from engine.paths import check_model_name, ponder_home
-from engine.progress import Progress, ProgressCallback, ignore_progress
-from engine.resources import resource_path
-from engine.settings import load_settings, save_settings
+from engine.models.catalog import find_embedder, load_embedders
+from engine.models.hub import download_snapshot
+from engine.system.cancel import CancelToken
+from engine.system.errors import PonderError
+from engine.system.paths import ponder_home
+from engine.system.progress import Progress, ProgressCallback, Stage, ignore_progress
+from engine.system.settings import load_settings, save_settings
 
 log = logging.getLogger(__name__)
 
 # what an embedder export reads; never weights in pickle form, never code
 FILES = ("*.json", "model.safetensors", "vocab.txt", "sentencepiece.bpe.model", "1_Pooling/*")
-
-
-@dataclass(frozen=True)
-class EmbedderEntry:
-    """One embedding model of the catalog."""
-
-    id: str
-    name: str
-    repo_id: str
-    revision: str
-    license: str
-    params: int
-    dims: int
-    max_tokens: int
-    languages: str
-    download_bytes: int
-    query_prefix: str
-    passage_prefix: str
-    default: bool
-    description: str
-
-
-def load_embedders(path: Path | None = None) -> list[EmbedderEntry]:
-    """The catalog's embedders (``$PONDER_CATALOG`` or the bundled catalog), the default first."""
-    env = os.environ.get("PONDER_CATALOG")
-    path = path or (Path(env) if env else resource_path("catalog.json"))
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        entries = [EmbedderEntry(**raw) for raw in data.get("embedders", [])]
-    except (OSError, ValueError, TypeError) as err:
-        raise CatalogError(f"Cannot read the embedders of the catalog {path}: {err}.", "Reinstall Ponder.") from err
-    for e in entries:
-        check_model_name(e.id)
-    return sorted(entries, key=lambda e: not e.default)
-
-
-def find_embedder(embedder_id: str | None = None) -> EmbedderEntry:
-    """A catalog embedder by id or repository id; the default one when ``embedder_id`` is None."""
-    entries = load_embedders()
-    for e in entries:
-        if (embedder_id is None and e.default) or (embedder_id and embedder_id.lower() in (e.id, e.repo_id.lower())):
-            return e
-    raise CatalogError(f"Unknown embedding model {embedder_id!r}.",
-                       "Choose one of: " + ", ".join(e.id for e in entries) + ".")
 
 
 def embedders_dir() -> Path:
@@ -145,9 +99,9 @@ def get_embedder(embedder_id: str | None = None, *, endpoint: str | None = None,
                              progress=progress, cancel=cancel)
     if cancel is not None:
         cancel.raise_if_cancelled("Getting the embedding model")
-    progress(Progress(stage="export", done=0, total=1, unit="steps", message=f"Preparing {entry.name} for ONNX"))
+    progress(Progress(stage=Stage.EXPORT, done=0, total=1, unit="steps", message=f"Preparing {entry.name} for ONNX"))
     folder = export_embedder(snap.path, dest, quantize=True, query_prefix=entry.query_prefix,
                              passage_prefix=entry.passage_prefix)
-    progress(Progress(stage="export", done=1, total=1, unit="steps", message=f"{entry.name} is ready"))
+    progress(Progress(stage=Stage.EXPORT, done=1, total=1, unit="steps", message=f"{entry.name} is ready"))
     shutil.rmtree(snap.path, ignore_errors=True)
     return folder

@@ -1,7 +1,7 @@
 """Write the ONNX graph of a BERT-family sentence encoder straight from its safetensors, without PyTorch.
 
 Supported config.json ``model_type``: bert, roberta, xlm-roberta, electra, distilbert and mpnet. The weights are
-read one tensor at a time (:class:`~engine.convert.safetensors_io.CheckpointTensors`: positioned reads, bf16/fp16
+read one tensor at a time (:class:`~engine.models.convert.safetensors_io.CheckpointTensors`: positioned reads, bf16/fp16
 widened to fp32) and appended to ``model.onnx.data`` as they are ready; nothing from the checkpoint is executed.
 
 The graph, in plain ONNX opset 21 ops (no contrib ops, so ``quantize_dynamic`` and every execution provider see
@@ -35,10 +35,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto
 
-from engine.convert.onnx_writer import DATA_FILE, DataFile, Graph
-from engine.convert.options import CHUNK_BYTES
-from engine.convert.safetensors_io import CheckpointTensors
-from engine.errors import ConversionError
+from engine.models.convert.onnx_writer import DATA_FILE, DataFile, Graph
+from engine.models.convert.options import CHUNK_BYTES
+from engine.models.convert.safetensors_io import CheckpointTensors
+from engine.system.errors import ConversionError
 
 ENCODER_MODEL_TYPES = ("bert", "xlm-roberta", "roberta", "mpnet", "distilbert", "electra")
 _ERF_GELU = ("gelu", "gelu_python")

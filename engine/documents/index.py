@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.documents.chunk import Chunk
-from engine.errors import PonderError
-from engine.paths import ponder_home
-from engine.sqlite_db import Database
+from engine.system.errors import PonderError
+from engine.system.paths import ponder_home
+from engine.system.sqlite_db import Database
 
 RRF_K = 60
 _SCHEMA = """

@@ -9,34 +9,45 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 
-from engine.cancel import CancelToken
 from engine.documents.chunk import chunk_sections, embedding_text
-from engine.documents.embed import Embedder
+from engine.documents.embed import TextEmbedder
 from engine.documents.embedders import embedder_folder
 from engine.documents.extract import SUPPORTED, DocumentError, Limits
 from engine.documents.index import DocumentIndex
 from engine.documents.sandbox import extract_in_sandbox
-from engine.verify import file_digests
+from engine.system.cancel import CancelToken
+from engine.system.verify import file_digests
 
-__all__ = ["DEFAULT_COLLECTION", "IndexProgress", "embedder_folder", "index_paths", "index_pending",
+__all__ = ["DEFAULT_COLLECTION", "IndexProgress", "IndexStage", "embedder_folder", "index_paths", "index_pending",
            "queue_paths"]
 DEFAULT_COLLECTION = "default"
 BATCH = 32
 
 
+class IndexStage(StrEnum):
+    """Where one file is in indexing (a StrEnum: equal to these strings)."""
+
+    EXTRACT = "extract"
+    EMBED = "embed"
+    INDEXED = "indexed"
+    SKIPPED = "skipped"  # unchanged since it was indexed
+    FAILED = "failed"  # ``message`` says why
+
+
 @dataclass(frozen=True)
 class IndexProgress:
-    """One step: ``stage`` is "extract", "embed", "indexed", "skipped" (unchanged) or "failed" (``message`` says
-    why). ``file_index`` counts from 1 of ``files``; ``done``/``total`` are chunks embedded in this file."""
+    """One step of one file: its :class:`IndexStage`; ``file_index`` counts from 1 of ``files``; ``done``/``total``
+    are chunks embedded in this file."""
 
     path: str
     file_index: int
     files: int
-    stage: str
+    stage: IndexStage
     done: int = 0
     total: int = 0
     message: str = ""
@@ -72,15 +83,15 @@ def queue_paths(index: DocumentIndex, paths: Sequence[Path], collection: str = D
     for number, (path, reason) in enumerate(files, 1):
         if reason:
             index.mark_failed(collection, str(path), reason)
-            decided.append(IndexProgress(str(path), number, len(files), "failed", message=reason))
+            decided.append(IndexProgress(str(path), number, len(files), IndexStage.FAILED, message=reason))
             continue
         stat = path.stat()
         if not index.add_pending(collection, str(path), stat.st_size, stat.st_mtime_ns):
-            decided.append(IndexProgress(str(path), number, len(files), "skipped"))
+            decided.append(IndexProgress(str(path), number, len(files), IndexStage.SKIPPED))
     return decided
 
 
-def index_pending(index: DocumentIndex, embedder: Embedder, collection: str = DEFAULT_COLLECTION, *,
+def index_pending(index: DocumentIndex, embedder: TextEmbedder, collection: str = DEFAULT_COLLECTION, *,
                   cancel: CancelToken | None = None, limits: Limits | None = None, timeout_s: float = 120
                   ) -> Iterator[IndexProgress]:
     """Index the files queued in ``collection``, yielding progress; see the module doc for cancel and resume.
@@ -101,24 +112,24 @@ def index_pending(index: DocumentIndex, embedder: Embedder, collection: str = DE
         except OSError as err:
             reason = f"{path.name}: the file can no longer be read ({err.strerror or err})."
             index.mark_failed(collection, key, reason)
-            yield IndexProgress(key, number, len(files), "failed", message=reason)
+            yield IndexProgress(key, number, len(files), IndexStage.FAILED, message=reason)
             continue
         sha, _ = file_digests(path, sha256=True, git_sha1=False, cancel=cancel, what="Indexing")
         if index.confirm_unchanged(collection, key, stat.st_size, stat.st_mtime_ns, sha or ""):
-            yield IndexProgress(key, number, len(files), "skipped")
+            yield IndexProgress(key, number, len(files), IndexStage.SKIPPED)
             continue
-        yield IndexProgress(key, number, len(files), "extract")
+        yield IndexProgress(key, number, len(files), IndexStage.EXTRACT)
         try:
             doc = extract_in_sandbox(path, limits, timeout_s=timeout_s)
         except DocumentError as err:
             index.mark_failed(collection, key, str(err), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-            yield IndexProgress(key, number, len(files), "failed", message=str(err))
+            yield IndexProgress(key, number, len(files), IndexStage.FAILED, message=str(err))
             continue
         chunks = chunk_sections(doc.sections, embedder.count_tokens, max_tokens=max_tokens)
         if not chunks:
             reason = f"{path.name}: no text to index."
             index.mark_failed(collection, key, reason, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-            yield IndexProgress(key, number, len(files), "failed", message=reason)
+            yield IndexProgress(key, number, len(files), IndexStage.FAILED, message=reason)
             continue
         texts = [embedding_text(c) for c in chunks]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batches of similar length pad less
@@ -128,13 +139,13 @@ def index_pending(index: DocumentIndex, embedder: Embedder, collection: str = DE
                 cancel.raise_if_cancelled("Indexing")
             batch = order[start:start + BATCH]
             vectors[batch] = embedder.embed_passages([texts[i] for i in batch])
-            yield IndexProgress(key, number, len(files), "embed", min(start + BATCH, len(chunks)), len(chunks))
+            yield IndexProgress(key, number, len(files), IndexStage.EMBED, min(start + BATCH, len(chunks)), len(chunks))
         index.put_file(collection, key, size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=sha or "",
                        kind=doc.kind, title=doc.title, chunks=chunks, embeddings=vectors)
-        yield IndexProgress(key, number, len(files), "indexed", len(chunks), len(chunks))
+        yield IndexProgress(key, number, len(files), IndexStage.INDEXED, len(chunks), len(chunks))
 
 
-def index_paths(index: DocumentIndex, paths: Sequence[Path], embedder: Embedder, *,
+def index_paths(index: DocumentIndex, paths: Sequence[Path], embedder: TextEmbedder, *,
                 collection: str = DEFAULT_COLLECTION, cancel: CancelToken | None = None,
                 limits: Limits | None = None, timeout_s: float = 120) -> Iterator[IndexProgress]:
     """Queue ``paths`` and index everything queued in ``collection`` (earlier interrupted work included)."""

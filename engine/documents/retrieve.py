@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.documents.embed import Embedder
+from engine.documents.embed import TextEmbedder
 from engine.documents.index import DocumentIndex, Hit
-from engine.errors import PonderError
+from engine.system.errors import PonderError
 
 MIN_SIMILARITY = 0.25  # below this (cosine), a passage found only by vector is not relevant
 
@@ -35,7 +35,7 @@ class Source:
                 "score": round(h.score, 6), "similarity": round(h.similarity, 6)}
 
 
-def retrieve(index: DocumentIndex, embedder: Embedder, collection: str, question: str, top_k: int = 5
+def retrieve(index: DocumentIndex, embedder: TextEmbedder, collection: str, question: str, top_k: int = 5
              ) -> list[Source]:
     """Relevant chunks for ``question`` as numbered sources (none when nothing relevant is found)."""
     if index.embedder_of(collection) not in ("", embedder.identity):

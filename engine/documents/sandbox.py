@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.documents.extract import DocumentError, Extracted, Limits, extract
-from engine.paths import ponder_home
-from engine.privacy import OFFLINE_ENV, child_environment
-from engine.verify import read_json, write_json_atomic
+from engine.system.paths import ponder_home
+from engine.system.privacy import OFFLINE_ENV, child_environment
+from engine.system.verify import read_json, write_json_atomic
 
 _HEAD_BYTES = 1 << 20
 
@@ -137,7 +137,7 @@ def extract_in_sandbox(path: Path, limits: Limits | None = None, timeout_s: floa
                             "Release it from quarantine to try again (it may crash the parser again).")
     request = {"path": str(path.resolve()), "limits": asdict(limits), "memory_mb": memory_mb,
                "cpu_s": max(1, int(timeout_s) + 1)}
-    # offline: a parser has no business with the network, so the child refuses every connection (engine.privacy)
+    # offline: a parser has no business with the network, so the child refuses every connection (engine.system.privacy)
     env = child_environment({OFFLINE_ENV: "1", "PYTHONIOENCODING": "utf-8", "PYTHONFAULTHANDLER": "1"})
     proc = subprocess.Popen(worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, start_new_session=(os.name == "posix"))

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.convert.worker import peak_rss_bytes
+from engine.models.convert.worker import peak_rss_bytes
 from engine.runtime.session import KVSession
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from engine.chat.reasoning import ANSWER, REASONING, LoopGuard, ReasoningSplitter
-from engine.chat.template import THINK_CLOSE, ChatTemplate, Message
-from engine.errors import PonderError
 from engine.runtime.detok import StreamDetokenizer
+from engine.runtime.reasoning import ANSWER, REASONING, LoopGuard, ReasoningSplitter
 from engine.runtime.sampling import Sampler, SamplingParams
 from engine.runtime.session import KVSession
+from engine.runtime.template import THINK_CLOSE, ChatTemplate, Message
+from engine.system.errors import PonderError
 
 
 @dataclass(frozen=True)

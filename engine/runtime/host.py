@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import psutil
 
-from engine.errors import PonderError
+from engine.system.errors import PonderError
 
 if TYPE_CHECKING:
     from engine.runtime.generate import ChatModel

@@ -14,10 +14,10 @@ from typing import Any
 
 import onnxruntime as ort
 
-from engine.errors import PonderError
-from engine.hardware import PROVIDERS, env_threads, provider_status
-from engine.ortsession import base_options, new_session
-from engine.paths import ponder_home
+from engine.system.errors import PonderError
+from engine.system.hardware import PROVIDERS, env_threads, provider_status
+from engine.system.ortsession import base_options, new_session
+from engine.system.paths import ponder_home
 
 log = logging.getLogger(__name__)
 ORDER = ("cuda", "dml", "coreml", "cpu")

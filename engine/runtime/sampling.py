@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.errors import PonderError
+from engine.system.errors import PonderError
 
 
 @dataclass(frozen=True)

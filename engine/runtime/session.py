@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from engine.convert.manifest import read_manifest
-from engine.errors import PonderError
+from engine.models.convert.manifest import read_manifest
 from engine.runtime.layout import DecoderLayout
 from engine.runtime.providers import open_session
+from engine.system.errors import PonderError
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from desktop.workers import BackgroundJobs, InferenceThread
-from engine.store import InstalledModel, install
+from engine.models.store import InstalledModel, install
 
 ROOT = Path(__file__).resolve().parents[2]
 

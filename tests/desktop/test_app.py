@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from desktop.app import CHAT, MODELS, SETTINGS, MainWindow
-from engine.settings import Settings
-from engine.store import InstalledModel
+from engine.models.store import InstalledModel
+from engine.system.settings import Settings
 
 
 def test_first_run_shows_the_welcome_page(qtbot: Any) -> None:

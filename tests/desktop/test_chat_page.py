@@ -14,9 +14,9 @@ from desktop.chat.page import ChatPage
 from desktop.chat.transcript import Row
 from desktop.workers import InferenceThread
 from engine.chat.storage import ConversationStore
+from engine.models.store import InstalledModel
 from engine.runtime.session import KVSession
-from engine.settings import Settings
-from engine.store import InstalledModel
+from engine.system.settings import Settings
 
 SETTINGS = Settings(provider="cpu", temperature=0.0, max_tokens=120, context_length=512)
 
@@ -224,7 +224,7 @@ def message_html_of(page: ChatPage) -> str:
 def test_a_reply_cut_off_by_a_crash_shows_as_interrupted(qtbot: Any, tmp_path: Path) -> None:
     from desktop.app import MainWindow
     from engine.chat.storage import ConversationStore as Store
-    from engine.paths import ponder_home
+    from engine.system.paths import ponder_home
 
     store = Store(ponder_home() / "conversations.db")
     conv = store.create("Crashed")

@@ -18,8 +18,8 @@ from desktop.chat.transcript import Row, link_citations, message_html
 from desktop.workers import InferenceThread
 from engine.chat.storage import ConversationStore
 from engine.documents.pipeline import IndexProgress
-from engine.settings import Settings
-from engine.store import InstalledModel
+from engine.models.store import InstalledModel
+from engine.system.settings import Settings
 from tests.fixtures.documents import docx_with_headings, markdown_file, text_pdf
 from tests.fixtures.embedder import embedder_dir
 

@@ -19,15 +19,15 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from desktop.models import ModelsPage, WelcomePage
 from desktop.workers import BackgroundJobs
-from engine import privacy
-from engine.catalog import load_catalog
-from engine.hardware import CpuInfo, HardwareReport, ProviderStatus
-from engine.paths import downloads_dir, models_dir, ponder_home
-from engine.pulljobs import JobState, PullSpec, Stage, list_jobs, remember
-from engine.recommend import FALLBACK_ID
-from engine.resources import resource_path
-from engine.settings import Settings, load_settings
-from engine.store import list_installed, staging_dir
+from engine.models.catalog import load_catalog
+from engine.models.pulljobs import JobState, PullSpec, Stage, list_jobs, remember
+from engine.models.recommend import FALLBACK_ID
+from engine.models.store import list_installed, staging_dir
+from engine.system import privacy
+from engine.system.hardware import CpuInfo, HardwareReport, ProviderStatus
+from engine.system.paths import downloads_dir, models_dir, ponder_home
+from engine.system.resources import resource_path
+from engine.system.settings import Settings, load_settings
 from tests.fixtures import pulls
 from tests.fixtures.hub_server import HubServer, tiny_model_entry, use_hub
 from tests.fixtures.pulls import NAME, WEIGHTS, cli_pull, fetch_count, partial_weights, resumed, stop, wait_for

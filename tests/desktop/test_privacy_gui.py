@@ -12,9 +12,10 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from desktop.app import SETTINGS, MainWindow
-from engine import hub, privacy
-from engine.remote import RemoteEngines
-from engine.settings import Settings, load_settings
+from engine.models import hub
+from engine.serve.remote import RemoteEngines
+from engine.system import privacy
+from engine.system.settings import Settings, load_settings
 from tests.fixtures.hub_server import REPO_ID, HubServer
 from tests.fixtures.keyrings import MemoryKeyring
 

@@ -13,11 +13,11 @@ from PySide6.QtCore import Qt
 from desktop.chat.page import ChatPage
 from desktop.settings import SettingsPage
 from desktop.workers import BackgroundJobs, InferenceThread
-from engine.api.server import ApiServer
 from engine.chat.storage import ConversationStore
-from engine.secrets import api_key
-from engine.settings import Settings, load_settings
-from engine.store import InstalledModel
+from engine.models.store import InstalledModel
+from engine.serve.api.server import ApiServer
+from engine.system.secrets import api_key
+from engine.system.settings import Settings, load_settings
 from tests.fixtures.ports import free_port
 
 pytestmark = pytest.mark.usefixtures("memory_keyring")

@@ -15,7 +15,7 @@ from desktop.settings import SettingsPage
 from desktop.workers import BackgroundJobs, InferenceThread
 from engine.documents.embedders import embedder_folder, embedders_dir
 from engine.documents.index import DocumentIndex
-from engine.settings import Settings, load_settings
+from engine.system.settings import Settings, load_settings
 from tests.engine.test_embedders import ENTRY, REPO
 from tests.fixtures.documents import markdown_file
 from tests.fixtures.embedder import minilm_checkpoint
@@ -52,11 +52,13 @@ def test_get_an_embedder_then_switch_and_reindex(qtbot: Any, runners: tuple[Infe
     assert row(page, "minilm-download").text(4) == "In use"
 
     # documents indexed with it, then another installed model is chosen
-    indexer = DocumentIndexer(DocumentIndex(), jobs)
+    indexer = DocumentIndexer(DocumentIndex(), jobs, inference.host)
     section.embedder_changed.connect(indexer.embedder_changed)
     indexer.add("notes", [markdown_file(tmp_path / "guide.md")])
     qtbot.waitUntil(lambda: not indexer.running and not indexer.has_work(), timeout=60000)
     assert "minilm-download" in indexer.index.embedder_of("notes")
+    # the indexer's embedder is the model host's, the one the chat's retrieval gets (loaded once per process)
+    assert inference.host.loaded() == ["minilm-download"]
     shutil.copytree(embedders_dir() / "minilm-download", embedders_dir() / "other")
     section.refresh()
     section.table.setCurrentItem(row(page, "other"))

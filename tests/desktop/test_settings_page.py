@@ -23,9 +23,9 @@ from desktop.settings.hardware import bench_model
 from desktop.settings.sections import valid_endpoint
 from desktop.theme import apply_theme
 from desktop.workers import BackgroundJobs, InferenceThread
-from engine.secrets import HF_TOKEN_KEY, SERVICE
-from engine.settings import Settings, load_settings
-from engine.store import install
+from engine.models.store import install
+from engine.system.secrets import HF_TOKEN_KEY, SERVICE
+from engine.system.settings import Settings, load_settings
 from tests.fixtures.keyrings import MemoryKeyring
 
 pytestmark = pytest.mark.usefixtures("memory_keyring")  # every test gets an empty in-memory keyring

@@ -14,10 +14,10 @@ from desktop.chat.page import ChatPage
 from desktop.settings import SettingsPage
 from desktop.workers import BackgroundJobs, InferenceThread
 from engine.chat.storage import ConversationStore
+from engine.models.store import InstalledModel
 from engine.runtime.host import HostEvent
-from engine.secrets import api_key
-from engine.settings import Settings
-from engine.store import InstalledModel
+from engine.system.secrets import api_key
+from engine.system.settings import Settings
 from tests.fixtures.ort_sessions import sessions
 from tests.fixtures.ports import free_port
 

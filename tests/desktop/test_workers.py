@@ -13,8 +13,8 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from desktop.workers import GeneratorWorker, InferenceThread
-from engine.errors import DownloadError
-from engine.logfile import start_log_file
+from engine.system.errors import DownloadError
+from engine.system.logfile import start_log_file
 
 
 def collect(worker: GeneratorWorker) -> dict[str, Any]:
@@ -135,3 +135,57 @@ def test_a_bug_in_a_worker_is_logged_with_its_traceback_and_shown_in_words(qtbot
     text = path.read_text(encoding="utf-8")
     assert "A background job failed" in text and "Traceback (most recent call last)" in text
     assert "in broken_step" in text and "KeyError: 'missing-field'" in text
+
+
+def test_finished_jobs_are_deleted_on_the_gui_thread_and_never_left_to_the_collector(
+        qtbot: Any, inference: InferenceThread) -> None:
+    """Every background runner releases what it made for a job (worker, QThread, the callbacks' job object) with
+    deleteLater on the GUI thread once the job has ended; a garbage collection on another thread afterwards finds no
+    live QObject to destroy (that deadlocked the window once: Qt lock against the GIL)."""
+    import gc
+
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QWidget
+
+    from desktop.jobs import _LIVE, call, run_background, run_inference
+    from desktop.workers import BackgroundJobs
+
+    jobs, owner = BackgroundJobs(), QWidget()
+    results: list[Any] = []
+    workers = [run_background(jobs, owner, call(lambda i=i: i * 2), results.append) for i in range(5)]
+    workers += [run_inference(inference, owner, call(lambda: "model"), results.append, results.append)]
+    failing = run_background(jobs, owner, call(lambda: 1 / 0), lambda r: None, results.append)
+    qtbot.waitUntil(lambda: len(results) == 7, timeout=10000)
+    expected = ["0", "2", "4", "6", "8", "model", "ZeroDivisionError: division by zero"]
+    assert sorted(map(str, results)) == sorted(expected)
+    qtbot.waitUntil(lambda: (jobs.running, inference.running) == (0, 0), timeout=10000)
+
+    def deleted() -> bool:  # the window's event loop runs deferred deletes; qtbot's processEvents() does not
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        return not any(shiboken6.isValid(w) for w in [*workers, failing])
+
+    qtbot.waitUntil(deleted, timeout=10000)
+    assert not any(shiboken6.isValid(job) for job in _LIVE)
+
+    collected: list[int] = []
+    collector = threading.Thread(target=lambda: collected.append(gc.collect()))
+    collector.start()
+    collector.join(10)
+    assert not collector.is_alive() and collected
+
+
+def test_a_callback_is_not_called_once_its_widget_is_gone(qtbot: Any) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    from desktop.jobs import call, run_background
+    from desktop.workers import BackgroundJobs
+
+    jobs, owner = BackgroundJobs(), QWidget()
+    gate, called = threading.Event(), []
+    run_background(jobs, owner, call(gate.wait, 5), called.append)
+    owner.deleteLater()
+    qtbot.waitUntil(lambda: not __import__("shiboken6").isValid(owner), timeout=5000)
+    gate.set()
+    qtbot.waitUntil(lambda: jobs.running == 0, timeout=10000)
+    assert called == []

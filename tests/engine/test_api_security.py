@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.api.auth import HostPolicy, host_policy, split_host
-from engine.api.server import ApiServer
-from engine.errors import PonderError
-from engine.secrets import API_KEY_NAME, api_key
+from engine.serve.api.auth import HostPolicy, host_policy, split_host
+from engine.serve.api.server import ApiServer
+from engine.system.errors import PonderError
+from engine.system.secrets import API_KEY_NAME, api_key
 from tests.fixtures.keyrings import MemoryKeyring
 
 

@@ -22,11 +22,11 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from engine.api.server import ApiServer
 from engine.cli import main
 from engine.documents.embed import Embedder
+from engine.models.store import install
 from engine.runtime.generate import ChatModel, Finished
-from engine.store import install
+from engine.serve.api.server import ApiServer
 from tests.fixtures.embedder import embedder_dir
 from tests.fixtures.keyrings import MemoryKeyring
 

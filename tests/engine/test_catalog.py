@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import estimate_disk_bytes, estimate_ram_bytes, find_entry, load_catalog
-from engine.errors import CatalogError
+from engine.models.catalog import estimate_disk_bytes, estimate_ram_bytes, find_entry, load_catalog
+from engine.system.errors import CatalogError
 
 EXPECTED = {"deepseek-r1-distill-qwen-1.5b", "deepseek-r1-distill-qwen-7b", "deepseek-r1-distill-qwen-14b",
             "deepseek-r1-distill-llama-8b", "qwen2.5-1.5b-instruct", "qwen2.5-7b-instruct", "qwen3-4b", "qwen3-8b",

@@ -14,14 +14,14 @@ import torch
 from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM
 
-from engine.cancel import CancelToken
-from engine.convert.manifest import GRAPH_GENAI_FUSED, read_manifest, sha256_file
-from engine.convert.options import GRAPH_FORM
-from engine.convert.pipeline import build_options, convert_checkpoint, inspect_checkpoint
-from engine.errors import Cancelled, ConversionError
-from engine.progress import Progress
+from engine.models.convert.manifest import GRAPH_GENAI_FUSED, read_manifest, sha256_file
+from engine.models.convert.options import GRAPH_FORM
+from engine.models.convert.pipeline import build_options, convert_checkpoint, inspect_checkpoint
+from engine.models.store import list_installed, staging_dir
 from engine.runtime.session import KVSession
-from engine.store import list_installed, staging_dir
+from engine.system.cancel import CancelToken
+from engine.system.errors import Cancelled, ConversionError
+from engine.system.progress import Progress
 from tests.fixtures.app_session import app_session, greedy
 from tests.fixtures.checkpoints import ASSISTANT, script_texts
 
@@ -250,10 +250,10 @@ def test_gpu_graph_forms_compute_the_same_logits(provider: str, tiny_checkpoints
     """The CUDA form (float16 activations and caches) and the DirectML form (float16, rotary embedding outside
     attention, positions computed from the mask) run here on the CPU provider, which has the same contrib ops:
     greedy tokens equal the fp32 graph's and logits stay within float16 rounding."""
-    from engine.convert.decoder_graph import DecoderWriter
-    from engine.convert.options import BuildOptions
-    from engine.convert.safetensors_io import CheckpointTensors
-    from engine.convert.spec import read_spec
+    from engine.models.convert.decoder_graph import DecoderWriter
+    from engine.models.convert.options import BuildOptions
+    from engine.models.convert.safetensors_io import CheckpointTensors
+    from engine.models.convert.spec import read_spec
 
     ckpt = tiny_checkpoints["qwen3"]
     spec = read_spec(json.loads((ckpt / "config.json").read_text()))
@@ -275,10 +275,10 @@ def test_gpu_graph_forms_compute_the_same_logits(provider: str, tiny_checkpoints
 def test_yarn_rope_scaling_matches_pytorch_beyond_the_original_context(tmp_path: Path) -> None:
     """Qwen2.5 and Qwen3 stretch their context with YaRN (DeepSeek-R1-0528-Qwen3-8B ships it on): positions past
     the original context rotate as transformers rotates them."""
-    from engine.convert.decoder_graph import DecoderWriter
-    from engine.convert.options import BuildOptions
-    from engine.convert.safetensors_io import CheckpointTensors
-    from engine.convert.spec import read_spec
+    from engine.models.convert.decoder_graph import DecoderWriter
+    from engine.models.convert.options import BuildOptions
+    from engine.models.convert.safetensors_io import CheckpointTensors
+    from engine.models.convert.spec import read_spec
     from tests.fixtures.checkpoints import TINY_QWEN3, build_checkpoint
 
     yarn = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 128}

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine.convert.pipeline import convert_checkpoint
-from engine.convert.safetensors_io import CheckpointTensors
-from engine.errors import ConversionError, DiskSpaceError, PonderError
-from engine.store import list_installed, staging_dir
+from engine.models.convert.pipeline import convert_checkpoint
+from engine.models.convert.safetensors_io import CheckpointTensors
+from engine.models.store import list_installed, staging_dir
+from engine.system.errors import ConversionError, DiskSpaceError, PonderError
 from tests.fixtures.checkpoints import Shape, build_checkpoint
 
 MiB = 2**20

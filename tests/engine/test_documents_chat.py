@@ -15,7 +15,6 @@ import pytest
 
 from engine.chat.conversation import Regenerate, Reply, ReplyStarted, Send, regenerate, send
 from engine.chat.storage import ConversationStore
-from engine.chat.template import Message
 from engine.documents.embed import Embedder
 from engine.documents.extract import DocumentError
 from engine.documents.index import DocumentIndex
@@ -25,6 +24,7 @@ from engine.documents.retrieve import Source, retrieve
 from engine.runtime import generate
 from engine.runtime.generate import ChatModel, Controls, GenerationConfig
 from engine.runtime.sampling import SamplingParams
+from engine.runtime.template import Message
 from tests.fixtures.documents import markdown_file, text_pdf
 from tests.fixtures.embedder import embedder_dir
 

@@ -11,7 +11,7 @@ import pytest
 
 from engine.cli import main
 from engine.documents.index import DocumentIndex
-from engine.store import install
+from engine.models.store import install
 from tests.fixtures.documents import docx_with_headings, markdown_file, text_pdf
 from tests.fixtures.embedder import embedder_dir
 

@@ -11,7 +11,7 @@ import pytest
 
 from engine.documents import embed as embed_mod
 from engine.documents.embed import Embedder, export_embedder
-from engine.errors import ConversionError
+from engine.system.errors import ConversionError
 from tests.fixtures.embedder import embedder_dir, embedder_fp32_dir, minilm_checkpoint
 
 __all__ = ["embedder_dir", "embedder_fp32_dir"]

@@ -13,7 +13,7 @@ from engine.documents.embedders import embedder_folder, get_embedder, load_embed
 from engine.documents.index import DocumentIndex
 from engine.documents.pipeline import index_paths, index_pending
 from engine.documents.retrieve import retrieve
-from engine.errors import PonderError
+from engine.system.errors import PonderError
 from tests.fixtures.documents import markdown_file
 from tests.fixtures.embedder import embedder_dir, minilm_checkpoint
 from tests.fixtures.hub_server import HubServer, use_hub

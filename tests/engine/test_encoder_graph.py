@@ -29,7 +29,7 @@ from engine.documents.encoder_graph import (
     relative_position_buckets,
     write_encoder,
 )
-from engine.errors import ConversionError
+from engine.system.errors import ConversionError
 from tests.fixtures.embedder import minilm_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,7 +232,7 @@ def _config(tmp_path: Path, **changes: Any) -> tuple[Path, dict[str, Any]]:
     ({"hidden_size": 48}, "hidden size 48"),
 ])
 def test_refusals(tmp_path: Path, changes: dict[str, Any], match: str) -> None:
-    from engine.convert.safetensors_io import CheckpointTensors
+    from engine.models.convert.safetensors_io import CheckpointTensors
 
     src, config = _config(tmp_path, **changes)
     out = tmp_path / "out"

@@ -9,12 +9,12 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from engine.chat.template import Message
 from engine.cli import main
+from engine.models.store import install, list_installed
 from engine.runtime.generate import ChatModel, Controls, Finished, GenerationConfig, Notice, TextDelta
 from engine.runtime.providers import open_session
 from engine.runtime.sampling import SamplingParams
-from engine.store import install, list_installed
+from engine.runtime.template import Message
 
 GREEDY = GenerationConfig(SamplingParams(temperature=0), max_new_tokens=40)
 QUESTIONS = ["What is 2+2?", "Say hello in Chinese.", "Name a fast animal."]

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 
 from engine.cli import main
-from engine.hardware import PROVIDERS, probe, provider_status
+from engine.system.hardware import PROVIDERS, probe, provider_status
 
 
 def test_cpu_provider_really_starts() -> None:

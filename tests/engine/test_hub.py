@@ -1,4 +1,4 @@
-"""engine.hub against a real loopback Hub server: planning, safe names, resume, verification, cancel, tokens."""
+"""engine.models.hub against a real loopback Hub server: planning, safe names, resume, verification, cancel, tokens."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from engine import hub
-from engine.cancel import CancelToken
-from engine.errors import Cancelled, DiskSpaceError, DownloadError, UnsafeNameError, VerificationError
-from engine.progress import Progress
-from engine.secrets import TokenStore
+from engine.models import hub
+from engine.system.cancel import CancelToken
+from engine.system.errors import Cancelled, DiskSpaceError, DownloadError, UnsafeNameError, VerificationError
+from engine.system.progress import Progress
+from engine.system.secrets import TokenStore
 from tests.fixtures.hub_server import COMMIT, REPO_ID, HubServer
 from tests.fixtures.keyrings import MemoryKeyring
 
@@ -80,7 +80,7 @@ def test_disallowed_files(name: str) -> None:
 # --- happy path ----------------------------------------------------------------------------------------------
 
 def test_happy_path_uses_hf_endpoint_from_env_and_ends_complete(hub_env: HubServer, ponder_home: Path) -> None:
-    snap = hub.download_snapshot(REPO_ID)  # HF_ENDPOINT was set after engine.hub was imported
+    snap = hub.download_snapshot(REPO_ID)  # HF_ENDPOINT was set after engine.models.hub was imported
 
     dest = dest_for(ponder_home)
     assert snap.path == dest and snap.commit == COMMIT and snap.revision == "main"

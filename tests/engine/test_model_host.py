@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.chat.template import Message
-from engine.errors import PonderError
 from engine.runtime.generate import GenerationConfig
 from engine.runtime.host import ChatKey, HostEvent, ModelHost, chat_load_bytes
 from engine.runtime.sampling import SamplingParams
+from engine.runtime.template import Message
+from engine.system.errors import PonderError
 from tests.fixtures.ort_sessions import sessions
 
 __all__ = ["sessions"]

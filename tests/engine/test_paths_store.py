@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import paths
-from engine.convert.manifest import Manifest, hash_folder, write_manifest
-from engine.errors import StoreError, UnsafeNameError
-from engine.paths import check_model_name, models_dir, resolve_inside, safe_relative_path
-from engine.store import delete, get_installed, install, list_installed
+from engine.models.convert.manifest import Manifest, hash_folder, write_manifest
+from engine.models.store import delete, get_installed, install, list_installed
+from engine.system import paths
+from engine.system.errors import StoreError, UnsafeNameError
+from engine.system.paths import check_model_name, models_dir, resolve_inside, safe_relative_path
 
 
 @pytest.mark.parametrize("name", ["../x", "a/../../b", "/etc/passwd", "C:\\x", "C:x", "a\\b", "a\0b", "", "./a",
@@ -74,7 +74,7 @@ def test_incomplete_folders_are_not_models(tmp_path: Path) -> None:
 
 
 def test_run_with_progress_yields_reports_and_returns() -> None:
-    from engine.progress import Progress, run_with_progress
+    from engine.system.progress import Progress, run_with_progress
 
     def work(n: int, progress: object) -> str:
         for i in range(n):

@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from engine import hub, network_log, privacy
-from engine.cancel import CancelToken
 from engine.cli import main
-from engine.errors import Cancelled, DownloadError, PonderError
-from engine.network_log import DOWNLOAD, REMOTE, UNEXPECTED, read_activity
-from engine.privacy import OfflineError
-from engine.remote import RemoteChatModel, RemoteEngine, RemoteEngines
+from engine.models import hub
 from engine.runtime.generate import Finished
+from engine.serve.remote import RemoteChatModel, RemoteEngine, RemoteEngines
+from engine.system import network_log, privacy
+from engine.system.cancel import CancelToken
+from engine.system.errors import Cancelled, DownloadError, PonderError
+from engine.system.network_log import DOWNLOAD, REMOTE, UNEXPECTED, read_activity
+from engine.system.privacy import OfflineError
 from tests.fixtures.hub_server import REPO_ID, HubServer
 from tests.fixtures.keyrings import MemoryKeyring
 from tests.fixtures.remote import FakeRemote, fake
@@ -198,8 +199,8 @@ def test_every_session_starts_with_onnx_runtime_telemetry_events_off(monkeypatch
     calls it once, before the first session, whoever asks (chat model, embedder, hardware probe)."""
     import onnxruntime as ort
 
-    from engine import ortsession
-    from engine.hardware import provider_status
+    from engine.system import ortsession
+    from engine.system.hardware import provider_status
 
     calls: list[int] = []
     monkeypatch.setattr(ortsession, "_telemetry_off", False)

@@ -11,8 +11,8 @@ import pytest
 from tokenizers import Tokenizer
 
 from engine.cli import main
-from engine.convert.manifest import read_manifest, sha256_file
-from engine.store import list_installed
+from engine.models.convert.manifest import read_manifest, sha256_file
+from engine.models.store import list_installed
 from tests.fixtures.app_session import app_session, greedy
 from tests.fixtures.checkpoints import ASSISTANT, EOS, script_texts
 from tests.fixtures.hub_server import COMMIT, HubServer, tiny_model_entry, use_hub

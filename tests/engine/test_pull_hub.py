@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from engine.cli import main
-from engine.errors import ConversionError, UnsafeNameError
-from engine.pull import describe_hub_model, parse_repo_ref
-from engine.store import list_installed
+from engine.models.pull import describe_hub_model, parse_repo_ref
+from engine.models.store import list_installed
+from engine.system.errors import ConversionError, UnsafeNameError
 from tests.fixtures.app_session import app_session, greedy
 from tests.fixtures.checkpoints import Shape, build_checkpoint
 from tests.fixtures.hub_server import COMMIT, HubServer, use_hub

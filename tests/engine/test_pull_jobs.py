@@ -1,4 +1,5 @@
-"""Pull jobs (engine.pulljobs, engine.pidlock): one record per model that ``ponder pull`` and the Models page share,
+"""Pull jobs (engine.models.pulljobs, engine.system.pidlock): one record per model that ``ponder pull`` and the
+Models page share,
 a lock that keeps two processes off the same model, resuming after Ctrl+C or a killed process, and clean-up."""
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.paths import downloads_dir, ponder_home
-from engine.pidlock import LockedError, hold, lock_owner
-from engine.pulljobs import JobKind, JobState, PullSpec, Stage, discard_job, job_status, list_jobs, remember
-from engine.store import list_installed, staging_dir
+from engine.models.pulljobs import JobKind, JobState, PullSpec, Stage, discard_job, job_status, list_jobs, remember
+from engine.models.store import list_installed, staging_dir
+from engine.system.paths import downloads_dir, ponder_home
+from engine.system.pidlock import LockedError, hold, lock_owner
 from tests.fixtures import pulls
 from tests.fixtures.hub_server import COMMIT, HubServer, tiny_model_entry
 from tests.fixtures.pulls import NAME, WEIGHTS, cli_pull, fetch_count, partial_weights, resumed, stop, wait_for
@@ -150,7 +151,7 @@ def test_a_reused_pid_does_not_hold_a_lock(tmp_path: Path) -> None:
 
 def test_a_live_lock_names_its_process(tmp_path: Path) -> None:
     lock = tmp_path / "x.lock"
-    child = subprocess.Popen([sys.executable, "-c", "from engine.pidlock import hold; from pathlib import Path; "
+    child = subprocess.Popen([sys.executable, "-c", "from engine.system.pidlock import hold; from pathlib import Path; "
                               "import sys\nwith hold(Path(sys.argv[1]), 'x', 'y'):\n print('held', flush=True); "
                               "sys.stdin.read()", str(lock)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,

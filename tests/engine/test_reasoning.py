@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.chat.reasoning import ANSWER, REASONING, LoopGuard, ReasoningSplitter
-from engine.chat.template import strip_reasoning
+from engine.runtime.reasoning import ANSWER, REASONING, LoopGuard, ReasoningSplitter
+from engine.runtime.template import strip_reasoning
 
 
 def run(chunks: list[str], starts_in_reasoning: bool = True) -> tuple[str, str, ReasoningSplitter]:

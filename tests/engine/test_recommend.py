@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.catalog import CatalogEntry, load_catalog
-from engine.errors import CatalogError
-from engine.hardware import CpuInfo, GpuInfo, HardwareReport, ProviderStatus
-from engine.recommend import (
+from engine.models.catalog import CatalogEntry, load_catalog
+from engine.models.recommend import (
     COMFORTABLE_TOKENS_PER_S,
     FALLBACK_ID,
     REFERENCE_TOKENS_PER_S,
@@ -19,6 +17,8 @@ from engine.recommend import (
     needs,
     recommend,
 )
+from engine.system.errors import CatalogError
+from engine.system.hardware import CpuInfo, GpuInfo, HardwareReport, ProviderStatus
 
 GB = 10**9
 

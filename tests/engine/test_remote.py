@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from engine.api.server import ApiServer
-from engine.chat.template import Message
 from engine.cli import main
-from engine.errors import PonderError
-from engine.remote import REMOTES_FILE, RemoteChatModel, RemoteEngine, RemoteEngines, normalize_url
+from engine.models.store import install
 from engine.runtime.generate import Controls, Finished, GenerationConfig, TextDelta
 from engine.runtime.sampling import SamplingParams
-from engine.store import install
+from engine.runtime.template import Message
+from engine.serve.api.server import ApiServer
+from engine.serve.remote import REMOTES_FILE, RemoteChatModel, RemoteEngine, RemoteEngines, normalize_url
+from engine.system.errors import PonderError
 from tests.fixtures.keyrings import MemoryKeyring
 from tests.fixtures.ports import free_port
 from tests.fixtures.remote import FakeRemote, fake

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.errors import PonderError
 from engine.runtime.sampling import Sampler, SamplingParams, apply_repetition_penalty, candidates
+from engine.system.errors import PonderError
 
 LOGITS = np.log(np.array([0.5, 0.25, 0.15, 0.07, 0.03], dtype=np.float32))
 

@@ -9,7 +9,7 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
-from engine.secrets import API_KEY_NAME, HF_TOKEN_KEY, Secret, TokenStore, api_key, keyring_status, reset_api_key
+from engine.system.secrets import API_KEY_NAME, HF_TOKEN_KEY, Secret, TokenStore, api_key, keyring_status, reset_api_key
 
 
 def test_no_keyring_keeps_the_token_in_memory_for_every_store(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.settings import Settings, load_settings, save_settings, settings_path
+from engine.system.settings import Settings, load_settings, save_settings, settings_path
 
 
 def test_round_trip() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.chat.storage import ConversationStore
-from engine.errors import PonderError
+from engine.system.errors import PonderError
 from tests.fixtures.processes import kill_writer_midway
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import PonderError
+from engine.system.errors import PonderError
 
 SUPPORTED: dict[str, str] = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".text": "txt", ".md": "md",
                              ".markdown": "md", ".html": "html", ".htm": "html"}

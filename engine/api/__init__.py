@@ -1,9 +1,0 @@
-"""Ponder's local OpenAI-compatible HTTP API.
-
-Modules: :mod:`engine.api.auth` (Host,
-key and body-size checks), :mod:`engine.api.schemas` (request validation, OpenAI error shape),
-:mod:`engine.api.models` (one generation at a time per model, in its own thread), :mod:`engine.api.app` (the
-Starlette app) and :mod:`engine.api.server` (uvicorn in a background thread or the foreground).
-
-Nothing is imported here, so reading a key does not load the web stack.
-"""
