@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.system.errors import PonderError
 
+# Source code and structured text (read as text, with headings from top-level definitions; see code.py).
+CODE_EXTENSIONS: tuple[str, ...] = (
+    ".py", ".pyi", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".java", ".kt", ".kts", ".scala", ".cs", ".c", ".h",
+    ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".go", ".rs", ".rb", ".php", ".swift", ".lua", ".pl", ".sh", ".bash",
+    ".zsh", ".ps1", ".sql", ".json", ".yaml", ".yml", ".toml", ".ini", ".cfg")
+
 SUPPORTED: dict[str, str] = {".pdf": "pdf", ".docx": "docx", ".txt": "txt", ".text": "txt", ".md": "md",
-                             ".markdown": "md", ".html": "html", ".htm": "html"}
-SUPPORTED_LIST = "PDF (.pdf), Word (.docx), text (.txt), Markdown (.md) and HTML (.html, .htm)"
+                             ".markdown": "md", ".html": "html", ".htm": "html", ".xhtml": "html", ".epub": "epub",
+                             ".pptx": "pptx", ".xlsx": "xlsx", ".csv": "csv", ".tsv": "csv", ".rtf": "rtf",
+                             **{ext: "code" for ext in CODE_EXTENSIONS}}
+SUPPORTED_LIST = ("PDF (.pdf), Word (.docx), PowerPoint (.pptx), Excel (.xlsx), CSV (.csv, .tsv), EPUB (.epub), "
+                  "RTF (.rtf), text (.txt), Markdown (.md), HTML (.html, .htm) and source code (.py, .js, .ts, "
+                  ".java, .c, .cpp, .go, .rs, .sql, .json, .yaml, .toml and more)")
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
 
 
 class DocumentError(PonderError):
@@ -25,6 +37,10 @@ class Limits:
     max_pages: int = 5000
     max_unzipped_bytes: int = 100 * 1024 * 1024
     max_ratio: int = 100
+    max_entries: int = 10_000  # parts of a zip-based file (an EPUB with many images has a few thousand)
+    max_rows: int = 200_000  # table rows of a spreadsheet or CSV, all sheets together
+    max_cells: int = 2_000_000  # non-empty cells of a spreadsheet or CSV, all sheets together
+    max_depth: int = 1_000  # nesting of RTF groups
 
 
 @dataclass(frozen=True)
@@ -70,9 +86,10 @@ class Builder:
         self.sections: list[Section] = []
         self.pos = 0
 
-    def add(self, text: str, page: int | None, heading: tuple[str, ...]) -> None:
-        """Append one block (stripped; an empty one is skipped) as a section on ``page`` under ``heading``."""
-        text = text.strip()
+    def add(self, text: str, page: int | None, heading: tuple[str, ...], *, keep_indent: bool = False) -> None:
+        """Append one block (stripped; an empty one is skipped) as a section on ``page`` under ``heading``;
+        ``keep_indent`` strips only blank lines at the start, so code keeps its first line's indentation."""
+        text = _LEADING_BLANK_LINES.sub("", text).rstrip() if keep_indent else text.strip()
         if not text:
             return
         if self.parts:

@@ -4,75 +4,30 @@ and from XML parsed without DTDs or entities."""
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from engine.documents.extract.archive import SafeZip, parse_xml
 from engine.documents.extract.common import Builder, DocumentError, Extracted, Limits, headings, push_heading
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_SMALL_MEMBER = 1 << 20  # members this small are not ratio-checked (tiny XML parts compress very well legitimately)
 _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$")
-
-
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits, budget: list[int]) -> bytes:
-    """Decompress one member in chunks, stopping as soon as the running total passes the budget."""
-    chunks: list[bytes] = []
-    with zf.open(info) as fh:
-        while True:
-            chunk = fh.read(1 << 16)
-            if not chunk:
-                break
-            budget[0] -= len(chunk)
-            if budget[0] < 0:
-                raise DocumentError(f"{name} expands beyond {limits.max_unzipped_bytes / 2**20:,.0f} MB when "
-                                    "unzipped (a zip bomb or a damaged file).", "It was not read.")
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _parse_xml(data: bytes, name: str) -> Any:
-    import defusedxml.ElementTree as SafeET
-    from defusedxml import DefusedXmlException
-
-    try:
-        return SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise DocumentError(f"{name} contains XML entity or DTD declarations ({type(exc).__name__}): a possible "
-                            "entity-expansion (billion laughs) or external-entity attack; Word never writes these.",
-                            "It was not read; re-save it from Word if you trust it.") from exc
-    except SafeET.ParseError as exc:
-        raise DocumentError(f"{name} has malformed XML ({exc}).", "It may be damaged; re-save it from Word.") from exc
 
 
 def _read_parts(path: Path, name: str, limits: Limits) -> dict[str, bytes]:
     """The document, styles and core-properties parts, checked against the limits before and while inflating."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = {info.filename: info for info in zf.infolist()}
-            if "word/document.xml" not in infos:
-                raise DocumentError(f"{name} is a zip file but not a Word document (no word/document.xml).",
-                                    "Choose a .docx saved by Word, LibreOffice or similar.")
-            wanted = [n for n in ("word/document.xml", "word/styles.xml", "docProps/core.xml") if n in infos]
-            declared = sum(infos[n].file_size for n in wanted)
-            if declared > limits.max_unzipped_bytes:
-                raise DocumentError(f"{name} expands to {declared / 2**20:,.0f} MB when unzipped, over the "
-                                    f"{limits.max_unzipped_bytes / 2**20:,.0f} MB limit.",
-                                    "Split it into smaller files.")
-            for n in wanted:  # from the headers, before decompressing anything
-                info = infos[n]
-                ratio = info.file_size // max(info.compress_size, 1)
-                if info.file_size > _SMALL_MEMBER and ratio > limits.max_ratio:
-                    raise DocumentError(f"{name} has a part ({n}) compressed {ratio:,}:1, over the "
-                                        f"{limits.max_ratio}:1 safety limit (a zip bomb?).", "It was not read.")
-            budget = [limits.max_unzipped_bytes]
-            return {n: _read_member(zf, infos[n], name, limits, budget) for n in wanted}
-    except DocumentError:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        raise DocumentError(f"{name} is not a readable .docx ({type(exc).__name__}: {exc}).",
-                            "It may be damaged; re-save it from Word.") from exc
+    with SafeZip(path, name, limits, "Word") as zf:
+        if not zf.has("word/document.xml"):
+            raise DocumentError(f"{name} is a zip file but not a Word document (no word/document.xml).",
+                                "Choose a .docx saved by Word, LibreOffice or similar.")
+        wanted = [n for n in ("word/document.xml", "word/styles.xml", "docProps/core.xml") if zf.has(n)]
+        zf.check_declared(wanted)
+        return {n: zf.read(n) for n in wanted}
+
+
+def _parse_xml(data: bytes, name: str) -> Any:
+    return parse_xml(data, name, "Word")
 
 
 def read_docx(path: Path, name: str, limits: Limits) -> Extracted:

@@ -16,13 +16,19 @@ _BLOCK = {"p", "div", "li", "ul", "ol", "br", "tr", "table", "section", "article
 _VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "source", "track", "wbr", "embed", "param"}
 
 
-class _HtmlText(HTMLParser):
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+class HtmlText(HTMLParser):
     """Collects visible text as blocks with their heading path; never loads anything (no images, no links)."""
 
-    def __init__(self, builder: Builder) -> None:
+    def __init__(self, builder: Builder, *, page: int | None = None, root: str = "") -> None:
         super().__init__(convert_charrefs=True)
         self.builder = builder
-        self.stack: list[tuple[int, str]] = []
+        self.page = page
+        self.root = root  # an outer heading (an e-book chapter's title), merged with an <h1-6> that repeats it
+        self.stack: list[tuple[int, str]] = [(0, root)] if root else []
         self.skip: list[str] = []
         self.buf: list[str] = []
         self.heading_level = 0
@@ -41,9 +47,12 @@ class _HtmlText(HTMLParser):
         if not text:
             return
         if self.heading_level:
-            push_heading(self.stack, self.heading_level, text)
+            if self.stack == [(0, self.root)] and _same(text, self.root):
+                self.stack = [(self.heading_level, text)]
+            else:
+                push_heading(self.stack, self.heading_level, text)
             self.first_heading = self.first_heading or text
-        self.builder.add(text, None, headings(self.stack))
+        self.builder.add(text, self.page, headings(self.stack))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title":
@@ -99,7 +108,7 @@ class _HtmlText(HTMLParser):
 def read_html(path: Path, name: str, text: str, limits: Limits) -> Extracted:
     """One section per block of visible text; the title is ``<title>``, else the first heading, else the name."""
     builder = Builder(name, limits)
-    parser = _HtmlText(builder)
+    parser = HtmlText(builder)
     parser.feed(text)
     parser.close()
     title = re.sub(r"\s+", " ", "".join(parser.title_parts)).strip()

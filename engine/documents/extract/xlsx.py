@@ -1,0 +1,140 @@
+"""Excel (.xlsx): each worksheet as a table under the sheet's name, rows as ``Header: value`` lines (see table.py);
+shared strings, inline strings, booleans, errors and dates (by the cell's number format) are shown as Excel shows
+them. Sheets are streamed row by row, within the row and cell limits, from a zip checked for bombs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from engine.documents.extract.archive import SafeZip, iter_xml, office_title, relationships
+from engine.documents.extract.common import Builder, DocumentError, Extracted, Limits
+from engine.documents.extract.table import TableWriter, column_letters
+
+_S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_CELL_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
+_BUILTIN_DATES = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}
+_NOT_FORMAT = re.compile(r'\[[^\]]*\]|"[^"]*"|\\.')  # colours/conditions, quoted literals, escaped characters
+
+
+def read_xlsx(path: Path, name: str, limits: Limits) -> Extracted:
+    """One section per non-empty row (the header row as "Columns: ..."), under the sheet's name."""
+    with SafeZip(path, name, limits, "Excel") as zf:
+        if not zf.has("xl/workbook.xml"):
+            raise DocumentError(f"{name} is a zip file but not an Excel workbook (no xl/workbook.xml).",
+                                "Choose a .xlsx saved by Excel, LibreOffice Calc or similar.")
+        workbook = zf.xml("xl/workbook.xml")
+        pr = workbook.find(f"{_S}workbookPr")
+        epoch = datetime(1904, 1, 1) if pr is not None and pr.get("date1904") in ("1", "true") \
+            else datetime(1899, 12, 30)
+        rels = relationships(zf, "xl/workbook.xml")
+        parts = {kind: target for kind, target in rels.values()}
+        shared = _shared_strings(zf, parts.get("sharedStrings", "xl/sharedStrings.xml"))
+        dates = _date_styles(zf, parts.get("styles", "xl/styles.xml"))
+        builder = Builder(name, limits)
+        tables = TableWriter(builder, name, limits)
+        for sheet in workbook.iter(f"{_S}sheet"):
+            kind, part = rels.get(sheet.get(f"{_R}id") or "", ("", ""))
+            if kind != "worksheet" or not zf.has(part):
+                continue  # chart sheets and dialog sheets hold no cells
+            sheet_name = " ".join((sheet.get("name") or "").split()) or part.rsplit("/", 1)[-1]
+            rows = _rows(zf.read(part), name, shared, dates, epoch)
+            tables.add_table(rows, (sheet_name,), column_letters)
+        title = office_title(zf)
+    return Extracted(path=str(path), kind="xlsx", title=title or path.stem, text=builder.text(),
+                     sections=builder.sections)
+
+
+def _text(node: Any) -> str:
+    """A string item's text: its own ``t`` or its rich-text runs' ``t`` (phonetic guides left out)."""
+    own = node.find(f"{_S}t")
+    if own is not None:
+        return own.text or ""
+    return "".join(t.text or "" for r in node.findall(f"{_S}r") for t in r.findall(f"{_S}t"))
+
+
+def _shared_strings(zf: SafeZip, part: str) -> list[str]:
+    if not zf.has(part):
+        return []
+    return [_text(si) for si in zf.xml(part).findall(f"{_S}si")]
+
+
+def _date_styles(zf: SafeZip, part: str) -> set[int]:
+    """Indexes of the cell styles whose number format shows a date or a time."""
+    if not zf.has(part):
+        return set()
+    styles = zf.xml(part)
+    custom = {int(f.get("numFmtId") or -1): f.get("formatCode") or "" for f in styles.iter(f"{_S}numFmt")}
+    out: set[int] = set()
+    xfs = styles.find(f"{_S}cellXfs")
+    for index, xf in enumerate(xfs.findall(f"{_S}xf") if xfs is not None else []):
+        try:
+            fmt = int(xf.get("numFmtId") or 0)
+        except ValueError:
+            continue
+        code = _NOT_FORMAT.sub("", custom.get(fmt, "")).lower()
+        if fmt in _BUILTIN_DATES or (fmt in custom and re.search(r"[dyhs]", code)):
+            out.add(index)
+    return out
+
+
+def _number(value: str, style: int, dates: set[int], epoch: datetime) -> str:
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if style in dates:
+        try:
+            moment = epoch + timedelta(days=number)
+        except (OverflowError, ValueError):
+            return value
+        if number == int(number):
+            return moment.date().isoformat()
+        if number < 1:
+            return moment.time().isoformat(timespec="seconds")
+        return moment.isoformat(sep=" ", timespec="minutes")
+    if number == int(number) and abs(number) < 1e15:
+        return str(int(number))
+    return format(number, ".15g")
+
+
+def _rows(data: bytes, name: str, shared: list[str], dates: set[int], epoch: datetime) -> Iterator[dict[int, str]]:
+    """A sheet's rows as column index → displayed text, streamed (sparse: a far-away cell costs nothing)."""
+    for row in iter_xml(data, name, "Excel", f"{_S}row"):
+        cells: dict[int, str] = {}
+        for position, c in enumerate(row.findall(f"{_S}c")):
+            match = _CELL_REF.match(c.get("r") or "")
+            column = _column_index(match.group(1)) if match else position
+            kind = c.get("t") or "n"
+            v = c.find(f"{_S}v")
+            raw = (v.text or "") if v is not None else ""
+            if kind == "s":
+                try:
+                    cells[column] = shared[int(raw)]
+                except (ValueError, IndexError):
+                    continue
+            elif kind == "inlineStr":
+                inline = c.find(f"{_S}is")
+                cells[column] = _text(inline) if inline is not None else ""
+            elif kind == "b":
+                cells[column] = "TRUE" if raw == "1" else "FALSE"
+            elif kind == "n" and raw:
+                try:
+                    style = int(c.get("s") or 0)
+                except ValueError:
+                    style = 0
+                cells[column] = _number(raw, style, dates, epoch)
+            else:  # "str" (a formula's text), "e" (an error such as #DIV/0!), "d" (an ISO date)
+                cells[column] = raw
+        yield cells
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index - 1
