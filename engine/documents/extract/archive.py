@@ -77,11 +77,11 @@ class SafeZip:
         if info is None or self._zf is None:
             raise DocumentError(f"{self.name} lacks its part {member!r}.",
                                 f"It may be damaged; re-save it from {self.app}.")
-        self.check_declared([member])
         ratio = info.file_size // max(info.compress_size, 1)
         if info.file_size > _SMALL_MEMBER and ratio > self.limits.max_ratio:
             raise DocumentError(f"{self.name} has a part ({member}) compressed {ratio:,}:1, over the "
                                 f"{self.limits.max_ratio}:1 safety limit (a zip bomb?).", "It was not read.")
+        self.check_declared([member])
         chunks: list[bytes] = []
         with self._errors(), self._zf.open(info) as fh:
             while True:

@@ -78,7 +78,7 @@ def _indent(line: str) -> int:
 
 
 def _label(line: str) -> str:
-    label = " ".join(line.split()).rstrip("{:=(").rstrip()
+    label = " ".join(line.split()).rstrip("{:=(;, ")
     return label if len(label) <= 100 else label[:99] + "…"
 
 
