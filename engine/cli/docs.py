@@ -30,10 +30,12 @@ def cmd_docs(args: argparse.Namespace) -> int:
     if args.docs_command == "add":
         failed = 0
         for p in index_paths(index, args.paths, embedder, collection=args.collection):
-            if p.stage in (IndexStage.INDEXED, IndexStage.SKIPPED, IndexStage.FAILED):
+            if p.stage in (IndexStage.SEARCHABLE, IndexStage.INDEXED, IndexStage.SKIPPED, IndexStage.FAILED):
                 failed += p.stage == IndexStage.FAILED
                 detail = f": {p.message}" if p.message else ""
-                note = f" ({p.done} chunks)" if p.stage == IndexStage.INDEXED else detail
+                note = {IndexStage.INDEXED: f" ({p.done} chunks)",
+                        IndexStage.SEARCHABLE: f" ({p.total} chunks by keywords; improving: vectors {p.done}/"
+                                               f"{p.total}, the rest follow)"}.get(p.stage, detail)
                 print(f"[{p.file_index}/{p.files}] {p.stage} {p.path}{note}", flush=True)
         return 1 if failed else 0
     sources = retrieve(index, embedder, args.collection, args.query, top_k=args.top)
@@ -104,7 +106,8 @@ def _docs_embedder(args: argparse.Namespace) -> int:
 def add_docs(sub: Subparsers) -> None:
     p = sub.add_parser("docs", help="documents: add files, search them, ask questions with citations")
     docs = p.add_subparsers(dest="docs_command", required=True)
-    d = docs.add_parser("add", help="index files or folders (PDF, DOCX, TXT, Markdown, HTML)")
+    d = docs.add_parser("add", help="index files or folders (PDF, DOCX, TXT, Markdown, HTML and more); each is "
+                                    "searchable by keywords first, then its vectors fill in")
     d.add_argument("paths", nargs="+", type=Path)
     d.add_argument("--collection", default="default")
     d = docs.add_parser("list", help="indexed files and their status")

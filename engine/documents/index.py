@@ -1,14 +1,17 @@
-"""The document index: SQLite (files, chunks, FTS5 keywords) plus exact vector search in NumPy, fused by
-reciprocal rank.
+"""The document index: SQLite (files, chunks, FTS5 keywords over segmented words) plus exact vector search in
+NumPy, fused by reciprocal rank.
 
-A file's chunks are replaced in one transaction, so a kill during indexing leaves each file either fully indexed
-or not at all; files record size, mtime and a content hash so only changed files are indexed again.
+Indexing a file has two stages. Its chunks and their keywords are committed first, in one transaction (a kill
+leaves the file either searchable as a whole or as it was), and the file stays queued ("pending") with its new
+content hash; its vectors then fill in, a batch per commit (a chunk without one is stored with an empty blob and
+found by keywords only), and the file is "indexed" once every chunk has one. Files record size, mtime and a content
+hash so only changed files are indexed again, and a file interrupted while embedding resumes at its missing
+vectors.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -18,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.documents.chunk import Chunk
+from engine.documents.segment import FTS_TOKENIZER, index_text, keyword_terms, match_query
 from engine.system.errors import PonderError
 from engine.system.paths import ponder_home
 from engine.system.sqlite_db import Database
@@ -48,18 +52,17 @@ CREATE TABLE IF NOT EXISTS chunks (
     end INTEGER NOT NULL,
     page INTEGER,
     heading TEXT NOT NULL DEFAULT '[]',
-    embedding BLOB NOT NULL
+    embedding BLOB NOT NULL  -- float32 vector; empty until the second stage computes it
 );
 CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks (file_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, content='chunks', content_rowid='id',
-    tokenize='trigram');
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+DROP TRIGGER IF EXISTS chunks_ai;  -- the trigram keyword index of earlier versions (replaced by chunk_words)
+DROP TRIGGER IF EXISTS chunks_ad;
+DROP TABLE IF EXISTS chunks_fts;
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_words USING fts5(words, tokenize=%TOKENIZER%);
+CREATE TRIGGER IF NOT EXISTS chunk_words_ad AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunk_words WHERE rowid = old.id;
 END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
-END;
-"""
+""".replace("%TOKENIZER%", '"' + FTS_TOKENIZER + '"')
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,21 @@ class FileState:
     sha256: str
     chunks: int
     title: str
+    embedded: int = 0  # chunks that have their vector; fewer than ``chunks``: searchable by keywords, vectors coming
+
+    @property
+    def searchable(self) -> bool:
+        """Its chunks are searchable by keywords while their vectors are still being computed."""
+        return self.status == "pending" and self.chunks > 0 and self.embedded < self.chunks
+
+
+_FILE_COLUMNS = ("*, (SELECT COUNT(*) FROM chunks c WHERE c.file_id = files.id AND length(c.embedding) > 0) "
+                 "AS embedded")
 
 
 def _file_state(r: sqlite3.Row) -> FileState:
-    return FileState(r["path"], r["status"], r["error"], r["size"], r["mtime_ns"], r["sha256"], r["chunks"], r["title"])
+    return FileState(r["path"], r["status"], r["error"], r["size"], r["mtime_ns"], r["sha256"], r["chunks"], r["title"],
+                     r["embedded"])
 
 
 @dataclass(frozen=True)
@@ -98,37 +112,6 @@ class Hit:
     similarity: float  # cosine between the query and the chunk
 
 
-_WORD = re.compile(r"[^\W_]+(?:[-'._][^\W_]+)*")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
-# words too common to say what a question is about (they match nearly every passage and drown the ones that do)
-_COMMON_WORDS = """
-a about above after again against all also am an and any are aren't as at be because been before being below
-between both but by can can't cannot could did didn't do does doesn't doing don't down during each few for from
-further get gets got had has have having he her here hers herself him himself his how i if in into is isn't it
-it's its itself just let me more most my myself no nor not now of off on once only or other ought our ours
-ourselves out over own same she should so some such than that the their theirs them themselves then there these
-they this those through to too under until up use used using very was wasn't way we were what when where which
-while who whom why will with would you your yours yourself yourselves tell explain describe mean means happen
-happens need needs want say says said give show find much many kind
-"""
-STOPWORDS = frozenset(_COMMON_WORDS.split())
-MAX_TERMS = 16
-
-
-def keyword_terms(text: str) -> list[str]:
-    """The search terms of a question for the trigram keyword index: words of 3+ characters without punctuation
-    or very common words, and runs of Chinese/Japanese/Korean (written without spaces) as overlapping 3-character
-    pieces; at most :data:`MAX_TERMS`, longest first."""
-    terms: list[str] = []
-    for run in _CJK.findall(text):
-        terms.extend(run[i:i + 3] for i in range(max(1, len(run) - 2)) if len(run[i:i + 3]) == 3)
-    for word in _WORD.findall(_CJK.sub(" ", text)):
-        if len(word) >= 3 and word.lower().split("'")[0] not in STOPWORDS:
-            terms.append(word)
-    unique = list(dict.fromkeys(terms))
-    return sorted(unique, key=len, reverse=True)[:MAX_TERMS]
-
-
 class DocumentIndex:
     """All collections of one data folder. Safe to use from several threads."""
 
@@ -141,6 +124,18 @@ class DocumentIndex:
                 self._db.execute("ALTER TABLE collections ADD COLUMN embedder TEXT NOT NULL DEFAULT ''")
         self._matrix: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}  # collection -> (generation, ids, vectors)
         self._generation = 0
+        self._fill_words()
+
+    def _fill_words(self) -> None:
+        """Segment the chunks an earlier version indexed with trigrams (once, when ``chunk_words`` is new)."""
+        with self._lock:
+            has_chunks = self._db.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
+            has_words = self._db.execute("SELECT 1 FROM chunk_words LIMIT 1").fetchone() is not None
+        if has_chunks and not has_words:
+            with self._database.transaction() as db:
+                rows = db.execute("SELECT id, text FROM chunks").fetchall()
+                db.executemany("INSERT INTO chunk_words (rowid, words) VALUES (?, ?)",
+                               [(r[0], index_text(r[1])) for r in rows])
 
     def close(self) -> None:
         """Close the database."""
@@ -181,38 +176,87 @@ class DocumentIndex:
     def files(self, collection: str) -> list[FileState]:
         """Files of a collection with their status (indexed, failed with the reason, pending)."""
         with self._lock:
-            rows = self._db.execute("SELECT * FROM files WHERE collection = ? ORDER BY path", (collection,)).fetchall()
+            rows = self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files WHERE collection = ? ORDER BY path",
+                                    (collection,)).fetchall()
         return [_file_state(r) for r in rows]
 
     def file_state(self, collection: str, path: str) -> FileState | None:
         """One file's state, or None (one row: queueing a folder asks this once per file)."""
         with self._lock:
-            r = self._db.execute("SELECT * FROM files WHERE collection = ? AND path = ?", (collection, path)).fetchone()
+            r = self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files WHERE collection = ? AND path = ?",
+                                 (collection, path)).fetchone()
         return None if r is None else _file_state(r)
 
     def put_file(self, collection: str, path: str, *, size: int, mtime_ns: int, sha256: str, kind: str, title: str,
-                 chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
-        """Replace a file's chunks in one transaction (all or nothing)."""
-        if len(chunks) != len(embeddings):
+                 chunks: Sequence[Chunk], embeddings: np.ndarray | None = None) -> None:
+        """Replace a file's chunks and their keywords in one transaction (all or nothing).
+
+        With ``embeddings`` (one per chunk) the file is indexed; without, it is searchable by keywords and stays
+        queued until :meth:`put_vectors` has given every chunk its vector."""
+        if embeddings is not None and len(chunks) != len(embeddings):
             raise ValueError("one embedding per chunk")
-        vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
+        blobs = [b""] * len(chunks) if embeddings is None else [
+            v.tobytes() for v in np.ascontiguousarray(embeddings, dtype=np.float32)]
+        status = "pending" if embeddings is None else "indexed"
+        words = [index_text(c.text) for c in chunks]  # outside the lock: segmenting a book takes a while
         now = time.time()
         with self._database.transaction() as db:
             db.execute(
                 "INSERT INTO files (collection, path, size, mtime_ns, sha256, status, error, kind, title, chunks, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, 'indexed', '', ?, ?, ?, ?) ON CONFLICT (collection, path) "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?) ON CONFLICT (collection, path) "
                 "DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, "
-                "status = 'indexed', error = '', kind = excluded.kind, title = excluded.title, "
+                "status = excluded.status, error = '', kind = excluded.kind, title = excluded.title, "
                 "chunks = excluded.chunks, updated_at = excluded.updated_at",
-                (collection, path, size, mtime_ns, sha256, kind, title, len(chunks), now))
+                (collection, path, size, mtime_ns, sha256, status, kind, title, len(chunks), now))
             (file_id,) = db.execute("SELECT id FROM files WHERE collection = ? AND path = ?",
                                     (collection, path)).fetchone()
             db.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
-            db.executemany(
-                "INSERT INTO chunks (file_id, text, start, end, page, heading, embedding) VALUES (?, ?, ?, ?, ?, "
-                "?, ?)", [(file_id, c.text, c.start, c.end, c.page, json.dumps(list(c.heading), ensure_ascii=False),
-                           vectors[i].tobytes()) for i, c in enumerate(chunks)])
+            for c, blob, text in zip(chunks, blobs, words, strict=True):
+                cursor = db.execute(
+                    "INSERT INTO chunks (file_id, text, start, end, page, heading, embedding) VALUES (?, ?, ?, ?, ?, "
+                    "?, ?)", (file_id, c.text, c.start, c.end, c.page, json.dumps(list(c.heading), ensure_ascii=False),
+                              blob))
+                db.execute("INSERT INTO chunk_words (rowid, words) VALUES (?, ?)", (cursor.lastrowid, text))
         self._generation += 1
+
+    def unembedded(self, collection: str, path: str) -> list[tuple[int, str, tuple[str, ...]]]:
+        """A file's chunks that have no vector yet, in document order: (chunk id, text, heading path)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.id, c.text, c.heading FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.collection = ?"
+                " AND f.path = ? AND length(c.embedding) = 0 ORDER BY c.id", (collection, path)).fetchall()
+        return [(r[0], r[1], tuple(json.loads(r[2]))) for r in rows]
+
+    def put_vectors(self, collection: str, path: str, chunk_ids: Sequence[int], vectors: np.ndarray) -> bool:
+        """Store the vectors of some of a file's chunks (one commit); when none is missing any more the file is
+        indexed. Returns True when it is. Chunks replaced meanwhile (the file changed) are ignored."""
+        if len(chunk_ids) != len(vectors):
+            raise ValueError("one vector per chunk")
+        matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+        with self._database.transaction() as db:
+            row = db.execute("SELECT id FROM files WHERE collection = ? AND path = ?", (collection, path)).fetchone()
+            if row is None:
+                return False
+            file_id = row[0]
+            db.executemany("UPDATE chunks SET embedding = ? WHERE id = ? AND file_id = ?",
+                           [(v.tobytes(), int(cid), file_id) for cid, v in zip(chunk_ids, matrix, strict=True)])
+            missing = db.execute("SELECT COUNT(*) FROM chunks WHERE file_id = ? AND length(embedding) = 0",
+                                 (file_id,)).fetchone()[0]
+            if not missing:
+                db.execute("UPDATE files SET status = 'indexed', updated_at = ? WHERE id = ?", (time.time(), file_id))
+        self._append_vectors(collection, chunk_ids, matrix)
+        return not missing
+
+    def _append_vectors(self, collection: str, chunk_ids: Sequence[int], matrix: np.ndarray) -> None:
+        """After new vectors of chunks already in the index: extend the cached search matrix instead of reading
+        every vector again (the second stage commits a batch at a time while questions are asked)."""
+        generation, self._generation = self._generation, self._generation + 1
+        cached = self._matrix.get(collection)
+        if cached is None or cached[0] != generation or (len(cached[1]) and cached[2].shape[1] != matrix.shape[1]):
+            return
+        ids = np.concatenate([cached[1], np.asarray(chunk_ids, dtype=np.int64)])
+        stack = np.vstack([cached[2], matrix]) if len(cached[1]) else matrix
+        self._matrix[collection] = (self._generation, ids, stack)
 
     def add_pending(self, collection: str, path: str, size: int, mtime_ns: int) -> bool:
         """Queue a file for indexing unless it is indexed (or failed) as it is now; returns True when queued.
@@ -228,12 +272,14 @@ class DocumentIndex:
         return True
 
     def confirm_unchanged(self, collection: str, path: str, size: int, mtime_ns: int, sha256: str) -> bool:
-        """A queued file whose content hash matches its indexed chunks: mark it indexed again without re-embedding
-        (e.g. it was only touched). Returns False when its content is new."""
+        """A queued file whose content hash matches its indexed chunks, every one with its vector: mark it indexed
+        again without re-embedding (e.g. it was only touched). Returns False when its content is new or its vectors
+        are not all there (see :meth:`unembedded`)."""
         with self._lock:
-            row = self._db.execute("SELECT sha256, chunks FROM files WHERE collection = ? AND path = ?",
+            row = self._db.execute(f"SELECT {_FILE_COLUMNS} FROM files WHERE collection = ? AND path = ?",
                                    (collection, path)).fetchone()
-        if row is None or not sha256 or row["sha256"] != sha256 or row["chunks"] == 0:
+        if (row is None or not sha256 or row["sha256"] != sha256 or row["chunks"] == 0
+                or row["embedded"] < row["chunks"]):
             return False
         self._tx([("UPDATE files SET status = 'indexed', size = ?, mtime_ns = ?, updated_at = ? WHERE "
                    "collection = ? AND path = ?", (size, mtime_ns, time.time(), collection, path))])
@@ -267,7 +313,7 @@ class DocumentIndex:
             return cached[1], cached[2]
         with self._lock:
             rows = self._db.execute("SELECT c.id, c.embedding FROM chunks c JOIN files f ON f.id = c.file_id WHERE "
-                                    "f.collection = ?", (collection,)).fetchall()
+                                    "f.collection = ? AND length(c.embedding) > 0", (collection,)).fetchall()
             generation = self._generation
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         matrix = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows]) if rows else np.zeros((0, 1),
@@ -277,7 +323,8 @@ class DocumentIndex:
 
     def search(self, collection: str, query_vector: np.ndarray, query_text: str, top_k: int = 5,
                candidates: int = 50) -> list[Hit]:
-        """Best chunks for a query: exact cosine ranking and FTS5 keyword ranking, fused by reciprocal rank."""
+        """Best chunks for a query: exact cosine ranking (of the chunks that have vectors) and FTS5 keyword ranking
+        (of all), fused by reciprocal rank."""
         ids, matrix = self._vectors(collection)
         vector_rank: dict[int, int] = {}
         similarity: dict[int, float] = {}
@@ -288,23 +335,23 @@ class DocumentIndex:
             top = np.argpartition(-scores, n - 1)[:n]
             for rank, i in enumerate(top[np.argsort(-scores[top])]):
                 vector_rank[int(ids[i])] = rank
-        keyword_rank = {cid: rank for rank, cid in enumerate(self._keyword(collection, query_text, candidates))}
+        keyword_rank = {cid: rank for rank, cid in enumerate(self.keyword_search(collection, query_text, candidates))}
         fused = {cid: sum(1 / (RRF_K + r + 1) for r in (vector_rank.get(cid), keyword_rank.get(cid)) if r is not None)
                  for cid in set(vector_rank) | set(keyword_rank)}
         best = sorted(fused, key=lambda c: -fused[c])[:top_k]
         return [self._hit(cid, fused[cid], vector_rank.get(cid), keyword_rank.get(cid), similarity.get(cid, 0.0))
                 for cid in best]
 
-    def _keyword(self, collection: str, text: str, limit: int) -> list[int]:
+    def keyword_search(self, collection: str, text: str, limit: int = 50) -> list[int]:
+        """Chunk ids matching any word of ``text`` (segmented, common words dropped), best BM25 first."""
         terms = keyword_terms(text)
         if not terms:
             return []
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
         with self._lock:
             rows = self._db.execute(
-                "SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id"
-                " WHERE chunks_fts MATCH ? AND f.collection = ? ORDER BY bm25(chunks_fts) LIMIT ?",
-                (match, collection, limit)).fetchall()
+                "SELECT c.id FROM chunk_words w JOIN chunks c ON c.id = w.rowid JOIN files f ON f.id = c.file_id"
+                " WHERE chunk_words MATCH ? AND f.collection = ? ORDER BY bm25(chunk_words) LIMIT ?",
+                (match_query(terms), collection, limit)).fetchall()
         return [r[0] for r in rows]
 
     def _hit(self, chunk_id: int, score: float, vector_rank: int | None, keyword_rank: int | None,

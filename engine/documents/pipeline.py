@@ -1,8 +1,11 @@
-"""Indexing files and folders: extract (sandboxed) → chunk → embed → index, one file at a time, with progress.
+"""Indexing files and folders in two stages, with progress. First every queued file is extracted (sandboxed),
+chunked and committed with its keywords: it is then "searchable" (a question finds it by keywords) within seconds
+of the drop. Then each file's vectors are computed, a batch per commit, and retrieval fuses them as they arrive;
+the file is "indexed" when all are there.
 
-Cancelling stops between files or embedding batches; files already indexed stay, and running again continues:
-unchanged files are skipped, changed ones re-indexed. A file that fails is recorded with its reason and the rest go
-on.
+Cancelling stops between files or embedding batches; what was committed stays, and running again continues:
+unchanged files are skipped, a file whose vectors were being computed continues with the missing ones only, a
+changed file is extracted again. A file that fails is recorded with its reason and the rest go on.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.documents.chunk import chunk_sections, embedding_text
+from engine.documents.chunk import Chunk, chunk_sections, embedding_text
 from engine.documents.embed import TextEmbedder
 from engine.documents.embedders import embedder_folder
 from engine.documents.extract import SUPPORTED, DocumentError, Limits
@@ -33,6 +36,7 @@ class IndexStage(StrEnum):
     """Where one file is in indexing (a StrEnum: equal to these strings)."""
 
     EXTRACT = "extract"
+    SEARCHABLE = "searchable"  # keywords committed: questions find it now; its vectors are coming (``total`` chunks)
     EMBED = "embed"
     INDEXED = "indexed"
     SKIPPED = "skipped"  # unchanged since it was indexed
@@ -42,7 +46,7 @@ class IndexStage(StrEnum):
 @dataclass(frozen=True)
 class IndexProgress:
     """One step of one file: its :class:`IndexStage`; ``file_index`` counts from 1 of ``files``; ``done``/``total``
-    are chunks embedded in this file."""
+    are chunks embedded in this file (at "searchable", those that already have vectors: 0 for a new file)."""
 
     path: str
     file_index: int
@@ -64,8 +68,8 @@ def discover(paths: Sequence[Path]) -> list[tuple[Path, str]]:
                     out.append((child.resolve(), ""))
         elif path.is_file():
             reason = "" if path.suffix.lower() in SUPPORTED else (
-                f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; Ponder reads PDF, DOCX, TXT, "
-                "Markdown and HTML.")
+                f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; Ponder reads "
+                f"{', '.join(sorted(SUPPORTED))}.")
             out.append((path.resolve(), reason))
         else:
             out.append((path, f"{path}: no such file or folder."))
@@ -94,7 +98,8 @@ def queue_paths(index: DocumentIndex, paths: Sequence[Path], collection: str = D
 def index_pending(index: DocumentIndex, embedder: TextEmbedder, collection: str = DEFAULT_COLLECTION, *,
                   cancel: CancelToken | None = None, limits: Limits | None = None, timeout_s: float = 120
                   ) -> Iterator[IndexProgress]:
-    """Index the files queued in ``collection``, yielding progress; see the module doc for cancel and resume.
+    """Index the files queued in ``collection``, yielding progress; see the module doc for the two stages, cancel
+    and resume.
 
     A collection indexed with another embedding model is indexed again from the start (vectors of two models
     cannot be compared)."""
@@ -102,47 +107,77 @@ def index_pending(index: DocumentIndex, embedder: TextEmbedder, collection: str 
         index.requeue_all(collection)
     index.set_embedder(collection, embedder.identity)
     files = index.pending(collection)
-    max_tokens = max(32, min(224, embedder.max_seq_length - 32))  # room for the heading path in front
+    searchable: list[tuple[int, str]] = []
     for number, key in enumerate(files, 1):
         if cancel:
             cancel.raise_if_cancelled("Indexing")
-        path = Path(key)
-        try:
-            stat = path.stat()
-        except OSError as err:
-            reason = f"{path.name}: the file can no longer be read ({err.strerror or err})."
-            index.mark_failed(collection, key, reason)
-            yield IndexProgress(key, number, len(files), IndexStage.FAILED, message=reason)
-            continue
-        sha, _ = file_digests(path, sha256=True, git_sha1=False, cancel=cancel, what="Indexing")
-        if index.confirm_unchanged(collection, key, stat.st_size, stat.st_mtime_ns, sha or ""):
-            yield IndexProgress(key, number, len(files), IndexStage.SKIPPED)
-            continue
-        yield IndexProgress(key, number, len(files), IndexStage.EXTRACT)
-        try:
-            doc = extract_in_sandbox(path, limits, timeout_s=timeout_s)
-        except DocumentError as err:
-            index.mark_failed(collection, key, str(err), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-            yield IndexProgress(key, number, len(files), IndexStage.FAILED, message=str(err))
-            continue
-        chunks = chunk_sections(doc.sections, embedder.count_tokens, max_tokens=max_tokens)
-        if not chunks:
-            reason = f"{path.name}: no text to index."
-            index.mark_failed(collection, key, reason, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-            yield IndexProgress(key, number, len(files), IndexStage.FAILED, message=reason)
-            continue
-        texts = [embedding_text(c) for c in chunks]
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batches of similar length pad less
-        vectors = np.zeros((len(texts), embedder.dims), dtype=np.float32)
-        for start in range(0, len(texts), BATCH):
-            if cancel:
-                cancel.raise_if_cancelled("Indexing")
-            batch = order[start:start + BATCH]
-            vectors[batch] = embedder.embed_passages([texts[i] for i in batch])
-            yield IndexProgress(key, number, len(files), IndexStage.EMBED, min(start + BATCH, len(chunks)), len(chunks))
-        index.put_file(collection, key, size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=sha or "",
-                       kind=doc.kind, title=doc.title, chunks=chunks, embeddings=vectors)
-        yield IndexProgress(key, number, len(files), IndexStage.INDEXED, len(chunks), len(chunks))
+        for p in _make_searchable(index, embedder, collection, key, number, len(files), cancel, limits, timeout_s):
+            if p.stage == IndexStage.SEARCHABLE:
+                searchable.append((number, key))
+            yield p
+    for number, key in searchable:
+        yield from _embed_file(index, embedder, collection, key, number, len(files), cancel)
+
+
+def _make_searchable(index: DocumentIndex, embedder: TextEmbedder, collection: str, key: str, number: int,
+                     files: int, cancel: CancelToken | None, limits: Limits | None, timeout_s: float
+                     ) -> Iterator[IndexProgress]:
+    """Stage one for a queued file: skipped (unchanged), searchable (its keywords committed now, or earlier by a run
+    that stopped while embedding it), or failed."""
+    path = Path(key)
+    try:
+        stat = path.stat()
+    except OSError as err:
+        reason = f"{path.name}: the file can no longer be read ({err.strerror or err})."
+        index.mark_failed(collection, key, reason)
+        yield IndexProgress(key, number, files, IndexStage.FAILED, message=reason)
+        return
+    sha, _ = file_digests(path, sha256=True, git_sha1=False, cancel=cancel, what="Indexing")
+    if index.confirm_unchanged(collection, key, stat.st_size, stat.st_mtime_ns, sha or ""):
+        yield IndexProgress(key, number, files, IndexStage.SKIPPED)
+        return
+    state = index.file_state(collection, key)
+    if state is not None and state.searchable and sha and state.sha256 == sha:  # stopped while embedding it
+        yield IndexProgress(key, number, files, IndexStage.SEARCHABLE, state.embedded, state.chunks)
+        return
+    yield IndexProgress(key, number, files, IndexStage.EXTRACT)
+    try:
+        doc = extract_in_sandbox(path, limits, timeout_s=timeout_s)
+    except DocumentError as err:
+        index.mark_failed(collection, key, str(err), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        yield IndexProgress(key, number, files, IndexStage.FAILED, message=str(err))
+        return
+    max_tokens = max(32, min(224, embedder.max_seq_length - 32))  # room for the heading path in front
+    chunks = chunk_sections(doc.sections, embedder.count_tokens, max_tokens=max_tokens)
+    if not chunks:
+        reason = f"{path.name}: no text to index."
+        index.mark_failed(collection, key, reason, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+        yield IndexProgress(key, number, files, IndexStage.FAILED, message=reason)
+        return
+    index.put_file(collection, key, size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=sha or "", kind=doc.kind,
+                   title=doc.title, chunks=chunks)
+    yield IndexProgress(key, number, files, IndexStage.SEARCHABLE, 0, len(chunks))
+
+
+def _embed_file(index: DocumentIndex, embedder: TextEmbedder, collection: str, key: str, number: int, files: int,
+                cancel: CancelToken | None) -> Iterator[IndexProgress]:
+    """Stage two for a searchable file: the vectors of its chunks that have none, a batch per commit."""
+    missing = index.unembedded(collection, key)
+    state = index.file_state(collection, key)
+    total = state.chunks if state is not None else len(missing)
+    done = total - len(missing)
+    missing.sort(key=lambda row: len(row[1]))  # batches of similar length pad less
+    for start in range(0, len(missing), BATCH):
+        if cancel:
+            cancel.raise_if_cancelled("Indexing")
+        batch = missing[start:start + BATCH]
+        texts = [embedding_text(Chunk(text, 0, 0, None, heading)) for _, text, heading in batch]
+        index.put_vectors(collection, key, [cid for cid, _, _ in batch], embedder.embed_passages(texts))
+        done += len(batch)
+        yield IndexProgress(key, number, files, IndexStage.EMBED, done, total)
+    if not missing:  # every vector was there (a run stopped right after the last batch)
+        index.put_vectors(collection, key, [], np.zeros((0, embedder.dims), dtype=np.float32))
+    yield IndexProgress(key, number, files, IndexStage.INDEXED, total, total)
 
 
 def index_paths(index: DocumentIndex, paths: Sequence[Path], embedder: TextEmbedder, *,

@@ -49,7 +49,9 @@ def test_queue_survives_a_new_index_and_indexes_only_what_is_waiting(tmp_path: P
     index = DocumentIndex(tmp_path / "d.db")  # as after a restart: the queue is in the database
     assert index.pending("c") == [str(manual.resolve()), str(guide.resolve())]
     stages = [p.stage for p in index_pending(index, Embedder(embedder_dir), "c") if p.stage != "embed"]
-    assert stages == ["extract", "indexed", "extract", "indexed"] and index.pending("c") == []
+    # both searchable by keywords first, then their vectors
+    assert stages == ["extract", "searchable", "extract", "searchable", "indexed", "indexed"]
+    assert index.pending("c") == []
     assert [p.stage for p in queue_paths(index, [manual, guide], "c")] == ["skipped", "skipped"]
     os.utime(guide)  # touched, same content: confirmed by hash, not embedded again
     assert queue_paths(index, [guide], "c") == [] and index.pending("c") == [str(guide.resolve())]
@@ -76,7 +78,9 @@ def test_kill_during_indexing_then_restart_continues(tmp_path: Path, embedder_di
                             env=env)
     assert proc.stdout is not None
     first = proc.stdout.readline()
-    assert " indexed " in first, first
+    while " indexed " not in first:  # every file is searchable by keywords first
+        assert " searchable " in first, first
+        first = proc.stdout.readline()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     db = Path(os.environ["PONDER_HOME"]) / "documents.db"
@@ -85,13 +89,14 @@ def test_kill_during_indexing_then_restart_continues(tmp_path: Path, embedder_di
     rows = con.execute("SELECT f.status, f.chunks, COUNT(c.id) FROM files f LEFT JOIN chunks c ON c.file_id = f.id "
                        "GROUP BY f.id").fetchall()
     done_before = sum(status == "indexed" for status, _, _ in rows)
-    assert 1 <= done_before < 12 and len(rows) == 12  # all queued; some indexed, the rest still waiting
+    assert 1 <= done_before < 12 and len(rows) == 12  # all searchable; some indexed, the rest still embedding
     assert all(declared == actual > 0 for status, declared, actual in rows if status == "indexed")
     con.close()
 
     out = subprocess.run([sys.executable, "-c", KILLED_INDEXER, str(folder)], capture_output=True, text=True,
                          env=env, check=True).stdout
     assert out.count(" skipped ") == done_before and out.count(" indexed ") == 12 - done_before
+    assert out.count("] searchable ") == 12 - done_before
     states = DocumentIndex(db).files("default")
     assert len(states) == 12 and all(s.status == "indexed" for s in states)
 
