@@ -33,8 +33,8 @@ def main() -> None:
         build_checkpoint(ckpt, R1_QWEN_14B, shard_bytes=4 * 2**30)
         print(f"built the random 14B checkpoint in {time.monotonic() - t0:.0f} s", flush=True)
     os.environ["PONDER_HOME"] = str(args.work / "home")
-    from engine.convert.pipeline import convert_checkpoint, inspect_checkpoint
-    from engine.store import delete
+    from engine.models.convert.pipeline import convert_checkpoint, inspect_checkpoint
+    from engine.models.store import delete
 
     arch = inspect_checkpoint(ckpt).architecture
     weights = sum(f.stat().st_size for f in ckpt.glob("*.safetensors"))

@@ -30,8 +30,8 @@ def main() -> None:
         build_checkpoint(ckpt, R1_QWEN_1_5B)
         print(f"built random checkpoint in {time.monotonic() - t0:.0f} s")
     os.environ["PONDER_HOME"] = str(args.work / "home")
-    from engine.convert.pipeline import convert_checkpoint, inspect_checkpoint
-    from engine.store import delete
+    from engine.models.convert.pipeline import convert_checkpoint, inspect_checkpoint
+    from engine.models.store import delete
 
     arch = inspect_checkpoint(ckpt).architecture
     fp32_bytes = arch.total_params() * 4

@@ -43,10 +43,10 @@ import json, os, shutil, sys, time
 from pathlib import Path
 sys.path.insert(0, {str(ROOT)!r})
 os.environ["PONDER_HOME"] = {str(WORK / "options-home")!r}
-from engine.convert.options import BuildOptions
-from engine.convert.pipeline import convert_checkpoint
+from engine.models.convert.options import BuildOptions
+from engine.models.convert.pipeline import convert_checkpoint
 from engine.runtime.bench import run_bench
-from engine.store import delete
+from engine.models.store import delete
 t0 = time.monotonic()
 model = convert_checkpoint(Path({str(WORK / "r1-qwen-1.5b-random")!r}), "opt", replace=True,
                            options=BuildOptions(**json.loads({json.dumps(json.dumps(options))})))
@@ -69,10 +69,10 @@ def quality(options: dict[str, object]) -> tuple[float, float]:
     from tokenizers import Tokenizer
     from transformers import AutoModelForCausalLM
 
-    from engine.convert.decoder_graph import DecoderWriter
-    from engine.convert.options import GRAPH_FORM, BuildOptions
-    from engine.convert.safetensors_io import CheckpointTensors
-    from engine.convert.spec import read_spec
+    from engine.models.convert.decoder_graph import DecoderWriter
+    from engine.models.convert.options import GRAPH_FORM, BuildOptions
+    from engine.models.convert.safetensors_io import CheckpointTensors
+    from engine.models.convert.spec import read_spec
     from tests.fixtures.app_session import app_session, greedy
     from tests.fixtures.checkpoints import (
         ASSISTANT,

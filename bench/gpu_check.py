@@ -40,10 +40,10 @@ def main() -> int:
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         print("FAIL: CUDAExecutionProvider is not available (onnxruntime-gpu and its CUDA libraries are needed)")
         return 1
-    from engine.convert.decoder_graph import DecoderWriter
-    from engine.convert.options import BuildOptions
-    from engine.convert.safetensors_io import CheckpointTensors
-    from engine.convert.spec import read_spec
+    from engine.models.convert.decoder_graph import DecoderWriter
+    from engine.models.convert.options import BuildOptions
+    from engine.models.convert.safetensors_io import CheckpointTensors
+    from engine.models.convert.spec import read_spec
     from engine.runtime.bench import run_bench
     from tests.fixtures.checkpoints import R1_QWEN_1_5B, build_checkpoint
 

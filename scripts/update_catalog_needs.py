@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.catalog import Architecture, estimate_disk_bytes, estimate_ram_bytes  # noqa: E402
+from engine.models.catalog import Architecture, estimate_disk_bytes, estimate_ram_bytes  # noqa: E402
 
 
 def main() -> None:

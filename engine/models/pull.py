@@ -33,7 +33,8 @@ from engine.models.convert.pipeline import (
 )
 from engine.models.convert.rope import check_rope
 from engine.models.convert.spec import read_spec
-from engine.models.hub import Snapshot, check_repo_id, download_snapshot, repo_info
+from engine.models.hub import Snapshot, download_snapshot
+from engine.models.hub_repo import check_repo_id, repo_info
 from engine.models.store import InstalledModel, get_installed, install, staging_dir
 from engine.system.cancel import CancelToken
 from engine.system.errors import CatalogError, ConversionError, DiskSpaceError, StoreError, UnsafeNameError

@@ -74,7 +74,7 @@ Filename: "{app}\ponderw.exe"; Description: "{cm:LaunchProgram,Ponder}"; Flags: 
 Type: filesandordirs; Name: "{app}\_internal"
 
 [Code]
-{ The data folder is platformdirs.user_data_dir("Ponder", appauthor=False) = %LOCALAPPDATA%\Ponder (engine/paths.py;
+{ The data folder is platformdirs.user_data_dir("Ponder", appauthor=False) = %LOCALAPPDATA%\Ponder (engine/system/paths.py;
   PONDER_HOME overrides it and is never touched here). It holds the models, conversations, documents index and
   settings, so it is kept unless the person says otherwise: a question when uninstalling interactively, or
   /DELETEDATA=1 on the command line of a silent uninstall. }

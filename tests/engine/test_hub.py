@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine.models import hub
+from engine.models import hub, hub_repo
 from engine.system.cancel import CancelToken
 from engine.system.errors import Cancelled, DiskSpaceError, DownloadError, UnsafeNameError, VerificationError
 from engine.system.progress import Progress
@@ -56,10 +56,10 @@ def assert_not_complete(dest: Path) -> None:
 
 def test_hub_endpoint_is_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HF_ENDPOINT", raising=False)
-    assert hub.hub_endpoint() == "https://huggingface.co"
+    assert hub_repo.hub_endpoint() == "https://huggingface.co"
     monkeypatch.setenv("HF_ENDPOINT", "https://mirror.example/")
-    assert hub.hub_endpoint() == "https://mirror.example"
-    assert hub.hub_endpoint("http://127.0.0.1:9/") == "http://127.0.0.1:9"
+    assert hub_repo.hub_endpoint() == "https://mirror.example"
+    assert hub_repo.hub_endpoint("http://127.0.0.1:9/") == "http://127.0.0.1:9"
 
 
 @pytest.mark.parametrize("name", ["model.safetensors", "a/b/model-00001-of-00002.safetensors", "config.json",
@@ -67,14 +67,14 @@ def test_hub_endpoint_is_read_at_call_time(monkeypatch: pytest.MonkeyPatch) -> N
                                   "cl100k.tiktoken", "vocab.txt", "merges.txt", "chat_template.jinja", "README.md",
                                   "MODEL.SAFETENSORS"])
 def test_allowed_files(name: str) -> None:
-    assert hub.is_allowed_file(name)
+    assert hub_repo.is_allowed_file(name)
 
 
 @pytest.mark.parametrize("name", ["pytorch_model.bin", "model.pt", "model.pth", "optimizer.pkl", "modeling.py",
                                   "model.ckpt", "tf_model.h5", "flax_model.msgpack", ".gitattributes",
                                   "model.safetensors.py", "model.gguf", "archive.zip", "config.json.bin"])
 def test_disallowed_files(name: str) -> None:
-    assert not hub.is_allowed_file(name)
+    assert not hub_repo.is_allowed_file(name)
 
 
 # --- happy path ----------------------------------------------------------------------------------------------
@@ -110,7 +110,7 @@ def test_happy_path_uses_hf_endpoint_from_env_and_ends_complete(hub_env: HubServ
 
 
 def test_disallowed_types_are_never_fetched(hub_env: HubServer, tmp_path: Path) -> None:
-    commit, files, skipped = hub.plan_download(REPO_ID)
+    commit, files, skipped = hub_repo.plan_download(REPO_ID)
     assert commit == COMMIT
     assert sorted(skipped) == ["modeling_evil.py", "optimizer.pkl", "pytorch_model.bin"]
     assert sorted(f.name for f in files) == ALLOWED
@@ -122,7 +122,7 @@ def test_disallowed_types_are_never_fetched(hub_env: HubServer, tmp_path: Path) 
 
 
 def test_subfolder_and_allow_patterns_restrict_the_plan(hub_env: HubServer, tmp_path: Path) -> None:
-    _, files, _ = hub.plan_download(REPO_ID, subfolder="onnx")
+    _, files, _ = hub_repo.plan_download(REPO_ID, subfolder="onnx")
     assert [f.name for f in files] == ["onnx/model.onnx"]
     snap = hub.download_snapshot(REPO_ID, dest=tmp_path / "s", allow_patterns=["*.json", "onnx/*"])
     assert sorted(f.name for f in snap.files) == ["config.json", "onnx/model.onnx", "tokenizer.json"]
@@ -232,7 +232,7 @@ def test_hidden_and_reserved_names_are_skipped(hub_env: HubServer, tmp_path: Pat
     (hub_env.root / ".hidden").mkdir()
     (hub_env.root / ".hidden" / "x.json").write_text("{}")
 
-    _, files, skipped = hub.plan_download(REPO_ID)
+    _, files, skipped = hub_repo.plan_download(REPO_ID)
 
     assert {".ponder-complete.json", ".hidden/x.json"} <= set(skipped)
     assert not any(f.name.startswith(".") for f in files)
