@@ -114,7 +114,7 @@ def test_xlsx_sheets_as_headed_rows_with_column_names(tmp_path: Path) -> None:
         (("Staff",), "Name: Ada Lovelace | Role: Analyst | Started: 2024-01-01"),
         (("Staff",), "Name: Grace Hopper | Role: Admiral | Started: 2024-02-01 | Notes: on leave"),
         (("Budget",), "Columns: Item | Cost | Approved"),
-        (("Budget",), "Item: Servers | Cost: 1250.5 | Approved: TRUE"),
+        (("Budget",), "Item: Servers | Cost: 1250.5 | Approved: TRUE | D: 25%"),
         (("Budget",), "Item: Travel | Cost: #DIV/0! | Approved: FALSE"),
     ]
 
@@ -182,6 +182,13 @@ def test_rtf_text_headings_and_title(tmp_path: Path) -> None:
     ]
     for hidden in ("Times New Roman", "Someone", "Page header", "89504e47", "Normal"):
         assert hidden not in doc.text
+
+
+def test_rtf_code_page_bytes_by_font_charset_list_numbers_nested_cells(tmp_path: Path) -> None:
+    doc = extract(build.rtf_cjk(tmp_path / "zh.rtf"))
+    _spans_ok(doc)
+    assert [s.text for s in doc.sections] == ["中文检索 works", "10.\tTrade and other receivables", "inner a | inner b"]
+    assert "SimSun" not in doc.text
 
 
 def test_rtf_deep_nesting_refused(tmp_path: Path) -> None:

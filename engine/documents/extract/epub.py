@@ -40,8 +40,9 @@ def read_epub(path: Path, name: str, limits: Limits) -> Extracted:
         if spine is None:
             raise DocumentError(f"{name} has no reading order (no spine in its package file).",
                                 f"It may be damaged; re-save it from {_APP}.")
-        chapters = [manifest[ref.get("idref") or ""][0] for ref in spine.findall(f"{_OPF}itemref")
-                    if manifest.get(ref.get("idref") or "", ("", "", ""))[1] in _CHAPTER_TYPES]
+        items = [manifest.get(ref.get("idref") or "", ("", "", "")) for ref in spine.findall(f"{_OPF}itemref")]
+        # the nav document, when it is in the spine, is a table of contents: its titles head the chapters instead
+        chapters = [part for part, kind, props in items if kind in _CHAPTER_TYPES and "nav" not in props.split()]
         if len(chapters) > limits.max_pages:
             raise DocumentError(f"{name} has {len(chapters):,} chapters, over the {limits.max_pages:,} limit.",
                                 "Split it into smaller files.")

@@ -75,7 +75,9 @@ def _walk(parent: Any) -> Iterator[tuple[str, str]]:
         elif child.tag == f"{_P}graphicFrame":
             for row in child.iter(f"{_A}tr"):
                 cells = [" ".join(_paragraph(p) for p in tc.iter(f"{_A}p")).strip() for tc in row.findall(f"{_A}tc")]
-                if any(cells):
+                while cells and not cells[-1]:
+                    cells.pop()
+                if cells:
                     yield "text", " | ".join(cells)
         elif child.tag == f"{_P}grpSp":
             yield from _walk(child)

@@ -12,16 +12,21 @@ from engine.documents.extract.common import Builder, DocumentError, Extracted, L
 
 _TOKEN = re.compile(r"\\([a-zA-Z]{1,32})(-?\d{1,10})? ?|\\'([0-9a-fA-F]{2})|\\([^a-zA-Z])|([{}])|([^\\{}\r\n]+)"
                     r"|[\r\n]+|\\", re.S)
-_SKIP = {"fonttbl", "colortbl", "pict", "object", "objdata", "header", "headerl", "headerr", "headerf", "footer",
+_SKIP = {"colortbl", "pict", "object", "objdata", "header", "headerl", "headerr", "headerf", "footer",
          "footerl", "footerr", "footerf", "fldinst", "themedata", "colorschememapping", "datastore", "latentstyles",
          "listtable", "listoverridetable", "rsidtbl", "generator", "xmlnstbl", "mmathPr", "pgdsctbl", "filetbl",
          "revtbl", "shppict", "nonshppict", "private", "userprops", "docvar", "footnote", "annotation", "atnid",
-         "atnauthor", "bkmkstart", "bkmkend", "sp", "sn", "sv", "listtext", "pntext", "pntxtb", "pntxta"}
+         "atnauthor", "bkmkstart", "bkmkend", "sp", "sn", "sv", "pntxtb", "pntxta", "nonesttables"}
+# \fcharsetN of a font → the code page its \'hh bytes are in (Word and WordPad write CJK text this way)
+_CHARSETS = {0: "cp1252", 77: "mac_roman", 128: "cp932", 129: "cp949", 134: "cp936", 136: "cp950", 161: "cp1253",
+             162: "cp1254", 163: "cp1258", 177: "cp1255", 178: "cp1256", 186: "cp1257", 204: "cp1251", 222: "cp874",
+             238: "cp1250"}
 _SPECIAL = {"tab": "\t", "line": "\n", "emdash": "\u2014", "endash": "\u2013", "bullet": "\u2022",
             "lquote": "\u2018", "rquote": "\u2019", "ldblquote": "\u201c", "rdblquote": "\u201d", "cell": " | ",
-            "emspace": " ", "enspace": " ", "qmspace": " "}
+            "emspace": " ", "enspace": " ", "qmspace": " ", "nestcell": " | "}
 _SYMBOLS = {"\\": "\\", "{": "{", "}": "}", "~": "\u00a0", "_": "\u2011"}
-_ENDS_PARAGRAPH = {"par", "row", "sect", "page"}
+_ENDS_PARAGRAPH = {"par", "row", "nestrow", "sect", "page"}
+_TRAILING_CELLS = re.compile(r"(?:\s*\|)+\s*$")
 _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.I)
 
 
@@ -29,7 +34,8 @@ _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.I)
 class _Group:
     skip: bool = False
     uc: int = 1  # characters of fallback text after each \uN
-    dest: str = ""  # "", "stylesheet", "style", "info", "title"
+    dest: str = ""  # "", "fonttbl", "stylesheet", "style", "info", "title"
+    font: int = 0  # \fN: its charset decides how \'hh bytes decode
 
 
 class _Reader:
@@ -38,6 +44,8 @@ class _Reader:
         self.limits = limits
         self.builder = Builder(name, limits)
         self.codepage = "cp1252"
+        self.fonts: dict[int, str] = {}  # font number → code page
+        self.font_defined = 0  # the font the font table is describing
         self.styles: dict[int, int] = {}  # style number → heading level
         self.style = 0
         self.outline: int | None = None
@@ -64,12 +72,12 @@ class _Reader:
 
     def codepage_text(self, data: bytes, group: _Group) -> None:
         try:
-            self._emit(data.decode(self.codepage, errors="replace"), group)
+            self._emit(data.decode(self.fonts.get(group.font, self.codepage), errors="replace"), group)
         except LookupError:
             self._emit(data.decode("cp1252", errors="replace"), group)
 
     def paragraph(self) -> None:
-        text = "".join(self.buf).strip().removesuffix("|").strip()
+        text = _TRAILING_CELLS.sub("", "".join(self.buf)).strip()
         self.buf.clear()
         if not text:
             return
@@ -127,6 +135,18 @@ class _Reader:
                 number = int(param) if param is not None else None
                 if word == "bin" and number:
                     pos += max(0, number)  # raw binary data (a picture): skipped
+                elif word == "f" and number is not None:
+                    if group.dest == "fonttbl":
+                        self.font_defined = number
+                    else:
+                        group = replace(group, font=number)
+                elif word == "fcharset" and number is not None and group.dest == "fonttbl":
+                    if number in _CHARSETS:
+                        self.fonts[self.font_defined] = _CHARSETS[number]
+                elif word == "deff" and number is not None:
+                    group = replace(group, font=number)
+                elif at_start and word == "fonttbl":
+                    group = replace(group, dest="fonttbl", skip=True)
                 elif at_start and group.dest == "skip" and word == "title":
                     group = replace(group, dest="title", skip=False)
                 elif at_start and (word in _SKIP or group.skip):
@@ -169,6 +189,8 @@ class _Reader:
                     self._emit(_SYMBOLS[symbol], group)
                 at_start = False
             elif plain is not None:
+                if at_start and not plain.strip():
+                    continue  # "{ \fonttbl": a destination may still follow
                 self._emit(plain, group)
                 at_start = False
         self._flush_raw(group)

@@ -9,7 +9,9 @@ from collections.abc import Callable, Iterable, Mapping
 
 from engine.documents.extract.common import Builder, DocumentError, Limits
 
-_NUMBER = re.compile(r"^(?=.*\d)[-+]?(?:\d[\d,. ]*)?(?:\.\d+)?(?:[eE][-+]?\d+)?%?$")
+# A value no header cell would be: a number, a date or time as the readers render them, a boolean.
+_VALUE = re.compile(r"^(?:(?=.*\d)[-+]?(?:\d[\d,. ]*)?(?:\.\d+)?(?:[eE][-+]?\d+)?%?|\d{4}-\d\d-\d\d(?: .*)?"
+                    r"|\d{1,2}:\d\d(?::\d\d)?|TRUE|FALSE)$")
 
 
 def clean(value: str) -> str:
@@ -41,8 +43,8 @@ class TableWriter:
     def add_table(self, rows: Iterable[Mapping[int, str]], heading: tuple[str, ...],
                   label: Callable[[int], str], page: int | None = None) -> None:
         """Add one table; ``rows`` map column index → cell text (empty cells may be left out). The first non-empty
-        row is the header when none of its cells is a number; otherwise (and for columns it leaves unnamed)
-        ``label(column)`` names a column."""
+        row is the header when none of its cells is a number, date, time or boolean; otherwise (and for columns it
+        leaves unnamed) ``label(column)`` names a column."""
         header: Mapping[int, str] | None = None
         for raw in rows:
             row = {c: text for c, v in raw.items() if (text := clean(v))}
@@ -50,7 +52,7 @@ class TableWriter:
                 continue
             self._count(len(row))
             if header is None:
-                header = row if not any(_NUMBER.match(v) for v in row.values()) else {}
+                header = row if not any(_VALUE.match(v) for v in row.values()) else {}
                 if header:
                     self.builder.add("Columns: " + " | ".join(row[c] for c in sorted(row)), page, heading)
                     continue

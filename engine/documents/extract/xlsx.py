@@ -34,7 +34,7 @@ def read_xlsx(path: Path, name: str, limits: Limits) -> Extracted:
         rels = relationships(zf, "xl/workbook.xml")
         parts = {kind: target for kind, target in rels.values()}
         shared = _shared_strings(zf, parts.get("sharedStrings", "xl/sharedStrings.xml"))
-        dates = _date_styles(zf, parts.get("styles", "xl/styles.xml"))
+        formats = _number_styles(zf, parts.get("styles", "xl/styles.xml"))
         builder = Builder(name, limits)
         tables = TableWriter(builder, name, limits)
         for sheet in workbook.iter(f"{_S}sheet"):
@@ -42,7 +42,7 @@ def read_xlsx(path: Path, name: str, limits: Limits) -> Extracted:
             if kind != "worksheet" or not zf.has(part):
                 continue  # chart sheets and dialog sheets hold no cells
             sheet_name = " ".join((sheet.get("name") or "").split()) or part.rsplit("/", 1)[-1]
-            rows = _rows(zf.read(part), name, shared, dates, epoch)
+            rows = _rows(zf.read(part), name, shared, formats, epoch)
             tables.add_table(rows, (sheet_name,), column_letters)
         title = office_title(zf)
     return Extracted(path=str(path), kind="xlsx", title=title or path.stem, text=builder.text(),
@@ -63,13 +63,13 @@ def _shared_strings(zf: SafeZip, part: str) -> list[str]:
     return [_text(si) for si in zf.xml(part).findall(f"{_S}si")]
 
 
-def _date_styles(zf: SafeZip, part: str) -> set[int]:
-    """Indexes of the cell styles whose number format shows a date or a time."""
+def _number_styles(zf: SafeZip, part: str) -> dict[int, str]:
+    """Cell style index → "date" or "percent", for the styles whose number format shows one."""
     if not zf.has(part):
-        return set()
+        return {}
     styles = zf.xml(part)
     custom = {int(f.get("numFmtId") or -1): f.get("formatCode") or "" for f in styles.iter(f"{_S}numFmt")}
-    out: set[int] = set()
+    out: dict[int, str] = {}
     xfs = styles.find(f"{_S}cellXfs")
     for index, xf in enumerate(xfs.findall(f"{_S}xf") if xfs is not None else []):
         try:
@@ -78,16 +78,20 @@ def _date_styles(zf: SafeZip, part: str) -> set[int]:
             continue
         code = _NOT_FORMAT.sub("", custom.get(fmt, "")).lower()
         if fmt in _BUILTIN_DATES or (fmt in custom and re.search(r"[dyhs]", code)):
-            out.add(index)
+            out[index] = "date"
+        elif fmt in (9, 10) or (fmt in custom and "%" in code):
+            out[index] = "percent"
     return out
 
 
-def _number(value: str, style: int, dates: set[int], epoch: datetime) -> str:
+def _number(value: str, style: int, formats: dict[int, str], epoch: datetime) -> str:
     try:
         number = float(value)
     except ValueError:
         return value
-    if style in dates:
+    if formats.get(style) == "percent":
+        return format(number * 100, ".12g") + "%"
+    if formats.get(style) == "date":
         try:
             moment = epoch + timedelta(days=number)
         except (OverflowError, ValueError):
@@ -102,7 +106,8 @@ def _number(value: str, style: int, dates: set[int], epoch: datetime) -> str:
     return format(number, ".15g")
 
 
-def _rows(data: bytes, name: str, shared: list[str], dates: set[int], epoch: datetime) -> Iterator[dict[int, str]]:
+def _rows(data: bytes, name: str, shared: list[str], formats: dict[int, str], epoch: datetime
+          ) -> Iterator[dict[int, str]]:
     """A sheet's rows as column index → displayed text, streamed (sparse: a far-away cell costs nothing)."""
     for row in iter_xml(data, name, "Excel", f"{_S}row"):
         cells: dict[int, str] = {}
@@ -127,7 +132,7 @@ def _rows(data: bytes, name: str, shared: list[str], dates: set[int], epoch: dat
                     style = int(c.get("s") or 0)
                 except ValueError:
                     style = 0
-                cells[column] = _number(raw, style, dates, epoch)
+                cells[column] = _number(raw, style, formats, epoch)
             else:  # "str" (a formula's text), "e" (an error such as #DIV/0!), "d" (an ISO date)
                 cells[column] = raw
         yield cells
