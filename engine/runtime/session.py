@@ -18,6 +18,7 @@ import onnxruntime as ort
 from engine.models.convert.manifest import read_manifest
 from engine.runtime.layout import DecoderLayout
 from engine.runtime.providers import open_session
+from engine.runtime.rows_graph import ROWS_INPUT, rows_graph
 from engine.system.errors import PonderError
 
 
@@ -33,10 +34,13 @@ class KVSession:
     """An ORT session over a converted model plus the state of one sequence: its tokens and KV cache."""
 
     def __init__(self, model_dir: Path, *, provider: str = "auto", threads: int | None = None,
-                 context: int | None = None) -> None:
+                 context: int | None = None, all_logits: bool = False) -> None:
+        """``all_logits``: open the graph form that returns logits for every new position (see
+        :meth:`extend_rows`; for verifying drafted tokens), else the normal last-position form."""
         self.model_dir = model_dir
         self.manifest = read_manifest(model_dir)
-        self.session, self.choice = open_session(model_dir / "model.onnx", provider, threads)
+        graph = rows_graph(model_dir) if all_logits else model_dir / "model.onnx"
+        self.session, self.choice = open_session(graph, provider, threads)
         self.layout = DecoderLayout.from_session(self.session)
         model_context = int(self.manifest.generation.get("context_length") or 4096)
         self.context = min(context or 4096, model_context)
@@ -46,6 +50,7 @@ class KVSession:
                               "Convert it again with this version of Ponder.")
         logits = next(o for o in self.session.get_outputs() if o.name == "logits")
         self._pruned = logits.shape[1] == 1
+        self.all_logits = ROWS_INPUT in inputs
         self.vocab = int(logits.shape[2])
         self._logits_dtype = np.float16 if logits.type == "tensor(float16)" else np.float32
         self._allocate()
@@ -102,16 +107,32 @@ class KVSession:
         logits = np.empty(0, dtype=np.float32)
         for start in range(0, len(new_tokens), chunk):
             logits = self._run(new_tokens[start:start + chunk])
-        return logits
+        return logits[-1]
 
-    def _run(self, piece: Sequence[int]) -> np.ndarray:
+    def extend_rows(self, new_tokens: Sequence[int]) -> np.ndarray:
+        """Run ``new_tokens`` (one piece, as a decode step does) and return the fp32 logits of every one of their
+        positions, ``[len(new_tokens), vocab]``: row i predicts the token after ``new_tokens[i]``. Needs a session
+        opened with ``all_logits=True``."""
+        if not self.all_logits:
+            raise PonderError(f"This session of {self.model_dir.name} returns the last position's logits only.",
+                              "Open it with all_logits=True to verify drafted tokens.")
+        if not new_tokens:
+            raise ValueError("extend_rows() needs at least one token")
+        if len(self.tokens) + len(new_tokens) > self.context:
+            raise PonderError(f"The conversation needs {len(self.tokens) + len(new_tokens)} tokens; the context "
+                              f"holds {self.context}.", "Start a new conversation or raise the context length.")
+        return self._run(new_tokens, rows=len(new_tokens))
+
+    def _run(self, piece: Sequence[int], rows: int = 1) -> np.ndarray:
         total = len(self.tokens) + len(piece)
         binding = self._binding
         binding.bind_cpu_input("input_ids", np.asarray([piece], dtype=np.int64))
         binding.bind_cpu_input("attention_mask", self._mask[:, :total])
+        if self.all_logits:
+            binding.bind_cpu_input(ROWS_INPUT, np.asarray([-rows], dtype=np.int64))
         if not self._pruned:
             binding.bind_output("logits", "cpu")
         self.session.run_with_iobinding(binding)
         logits = binding.get_outputs()[0].numpy()
         self.tokens.extend(int(t) for t in piece)
-        return np.asarray(logits[0, -1], dtype=np.float32)
+        return np.asarray(logits[0, -rows:], dtype=np.float32)
