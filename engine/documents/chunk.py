@@ -36,22 +36,8 @@ class Chunk:
     heading: tuple[str, ...]
 
 
-def _pieces(text: str, count: Callable[[str], int], max_tokens: int) -> list[tuple[int, int]]:
-    """Spans of paragraphs, split into sentences (and, failing that, hard cuts) when one is too long."""
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for match in [*_PARAGRAPH.finditer(text), None]:
-        end = match.start() if match else len(text)
-        if text[pos:end].strip():
-            spans.extend(_split_long(text, pos, end, count, max_tokens))
-        pos = match.end() if match else len(text)
-    return spans
-
-
-def _split_long(text: str, start: int, end: int, count: Callable[[str], int], max_tokens: int
-                ) -> list[tuple[int, int]]:
-    if count(text[start:end]) <= max_tokens:
-        return [(start, end)]
+def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of the sentences of ``text[start:end]`` (the whitespace between them left out)."""
     out: list[tuple[int, int]] = []
     pos = start
     for match in _SENTENCE.finditer(text, start, end):
@@ -60,14 +46,40 @@ def _split_long(text: str, start: int, end: int, count: Callable[[str], int], ma
             pos = match.end()
     if pos < end:
         out.append((pos, end))
-    result: list[tuple[int, int]] = []
-    for s, e in out:
-        if count(text[s:e]) <= max_tokens:
-            result.append((s, e))
+    return out
+
+
+def _paragraphs(text: str) -> list[list[tuple[int, int]]]:
+    """The non-blank paragraphs of ``text``, each as its sentence spans."""
+    out: list[list[tuple[int, int]]] = []
+    pos = 0
+    for match in [*_PARAGRAPH.finditer(text), None]:
+        end = match.start() if match else len(text)
+        if text[pos:end].strip():
+            out.append(_sentences(text, pos, end))
+        pos = match.end() if match else len(text)
+    return out
+
+
+def _pieces(text: str, paragraphs: list[list[tuple[int, int]]], sizes: dict[tuple[int, int], int], special: int,
+            count: Callable[[str], int], max_tokens: int) -> list[tuple[int, int, int]]:
+    """Spans with their token counts: whole paragraphs, or their sentences when a paragraph is too long, or hard
+    cuts of a sentence too long itself. A paragraph's count is the sum of its sentences' (each counted once, in
+    one batch) less the special tokens counted with each."""
+    spans: list[tuple[int, int, int]] = []
+    for sentences in paragraphs:
+        total = sum(sizes[s] for s in sentences) - special * (len(sentences) - 1)
+        if total <= max_tokens:
+            spans.append((sentences[0][0], sentences[-1][1], total))
             continue
-        step = max(1, (e - s) * max_tokens // max(1, count(text[s:e])))  # hard cut, proportional in characters
-        result.extend((i, min(e, i + step)) for i in range(s, e, step))
-    return result
+        for s, e in sentences:
+            size = sizes[(s, e)]
+            if size <= max_tokens:
+                spans.append((s, e, size))
+                continue
+            step = max(1, (e - s) * max_tokens // max(1, size))  # hard cut, proportional in characters
+            spans.extend((i, min(e, i + step), count(text[i:min(e, i + step)])) for i in range(s, e, step))
+    return spans
 
 
 @dataclass(frozen=True)
@@ -100,28 +112,43 @@ def embedding_text(chunk: Chunk) -> str:
 
 
 def chunk_sections(sections: Sequence[SectionLike], count_tokens: Callable[[str], int], *, max_tokens: int = 256,
-                   overlap_tokens: int = 32) -> list[Chunk]:
+                   overlap_tokens: int = 32, count_batch: Callable[[list[str]], list[int]] | None = None
+                   ) -> list[Chunk]:
     """Chunks of at most ``max_tokens`` (paragraphs of a heading packed together; long ones split at sentences),
     each repeating up to ``overlap_tokens`` of the previous chunk's end when both come from the same run of
-    sections (same heading, same page)."""
+    sections (same heading, same page).
+
+    Every sentence is counted once; ``count_batch`` (the tokenizer's batch encode) counts them all in one call,
+    which for a book is many times faster than one ``count_tokens`` call per sentence."""
+    runs = _runs(sections)
+    paragraphs = [_paragraphs(run.text) for run in runs]
+    keys = [(r, span) for r, run_paragraphs in enumerate(paragraphs) for sentences in run_paragraphs
+            for span in sentences]
+    texts = [runs[r].text[s:e] for r, (s, e) in keys]
+    counts = count_batch(texts) if count_batch is not None else [count_tokens(t) for t in texts]
+    sizes: list[dict[tuple[int, int], int]] = [{} for _ in runs]
+    for (r, span), n in zip(keys, counts, strict=True):
+        sizes[r][span] = n
+    special = count_tokens("")  # tokens every count includes ([CLS] and [SEP])
     chunks: list[Chunk] = []
-    for section in _runs(sections):
+    for section, run_paragraphs, run_sizes in zip(runs, paragraphs, sizes, strict=True):
         text = section.text
-        spans = _pieces(text, count_tokens, max_tokens)
-        sizes = [count_tokens(text[s:e]) for s, e in spans]
+        pieces = _pieces(text, run_paragraphs, run_sizes, special, count_tokens, max_tokens)
+        spans = [(s, e) for s, e, _ in pieces]
+        sizes_ = [n for _, _, n in pieces]
         i, previous_first = 0, -1
         while i < len(spans):
             # overlap: repeat the previous chunk's last pieces that fit the budget (never its first piece)
             back, budget = i, overlap_tokens
-            while back - 1 > previous_first and sizes[back - 1] <= budget:
+            while back - 1 > previous_first and sizes_[back - 1] <= budget:
                 back -= 1
-                budget -= sizes[back]
-            total = sum(sizes[back:i]) + sizes[i]
+                budget -= sizes_[back]
+            total = sum(sizes_[back:i]) + sizes_[i]
             if total > max_tokens:
-                back, total = i, sizes[i]
+                back, total = i, sizes_[i]
             j = i + 1
-            while j < len(spans) and total + sizes[j] <= max_tokens:
-                total += sizes[j]
+            while j < len(spans) and total + sizes_[j] <= max_tokens:
+                total += sizes_[j]
                 j += 1
             begin, end = spans[back][0], spans[j - 1][1]
             chunks.append(Chunk(text[begin:end], section.start + begin, section.start + end, section.page,

@@ -308,6 +308,10 @@ class Embedder:
         """Tokens ``text`` takes, special tokens included and not truncated (compare with max_seq_length)."""
         return len(self._session.counter.encode(text).ids)
 
+    def count_tokens_batch(self, texts: list[str]) -> list[int]:
+        """:meth:`count_tokens` of each text, in one call (the tokenizer encodes them in parallel)."""
+        return [len(e.ids) for e in self._session.counter.encode_batch(texts)]
+
 
 def hosted_embedder(host: ModelHost, folder: Path) -> Embedder:
     """The embedder in ``folder`` as loaded by the process's model host (call inside a ``host.submit`` job): the
@@ -336,6 +340,8 @@ class TextEmbedder(Protocol):
     def embed_passages(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+    def count_tokens_batch(self, texts: list[str]) -> list[int]: ...
 
 
 class HostedEmbedder:
@@ -383,6 +389,10 @@ class HostedEmbedder:
     def count_tokens(self, text: str) -> int:
         """See :meth:`Embedder.count_tokens` (here, on the caller's thread)."""
         return len(self._counter.encode(text).ids)
+
+    def count_tokens_batch(self, texts: list[str]) -> list[int]:
+        """See :meth:`Embedder.count_tokens_batch` (here, on the caller's thread)."""
+        return [len(e.ids) for e in self._counter.encode_batch(texts)]
 
     def _run(self, work: Callable[[Embedder], T]) -> T:
         future = self.host.submit(lambda: work(hosted_embedder(self.host, self.folder)))

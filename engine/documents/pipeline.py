@@ -148,7 +148,8 @@ def _make_searchable(index: DocumentIndex, embedder: TextEmbedder, collection: s
         yield IndexProgress(key, number, files, IndexStage.FAILED, message=str(err))
         return
     max_tokens = max(32, min(224, embedder.max_seq_length - 32))  # room for the heading path in front
-    chunks = chunk_sections(doc.sections, embedder.count_tokens, max_tokens=max_tokens)
+    chunks = chunk_sections(doc.sections, embedder.count_tokens, max_tokens=max_tokens,
+                            count_batch=embedder.count_tokens_batch)
     if not chunks:
         reason = f"{path.name}: no text to index."
         index.mark_failed(collection, key, reason, size=stat.st_size, mtime_ns=stat.st_mtime_ns)

@@ -39,6 +39,9 @@ class CountingEmbedder:
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
 
+    def count_tokens_batch(self, texts: list[str]) -> list[int]:
+        return self.inner.count_tokens_batch(texts)
+
 
 def test_searchable_by_keywords_before_vectors_and_better_after(tmp_path: Path, embedder_dir: Path) -> None:
     manual = text_pdf(tmp_path / "manual.pdf", ["Chapter one explains installing Ponder on Windows.",
