@@ -1,15 +1,18 @@
 """The chat actions — send, regenerate, edit and resend — as typed requests (:class:`Send`, :class:`Regenerate`,
 :class:`EditAndResend`) answered by a :class:`Reply` (who answers and how); each runs as a generator of the reply's
-events that also keeps the conversation on disk as the reply grows."""
+events that also keeps the conversation on disk as the reply grows.
+
+The conversation's own reasoning controls (thinking budget, "don't think", the policy for earlier thoughts; see
+:meth:`engine.chat.storage.Conversation.reasoning_settings`) replace the reply's when it answers."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from engine.chat.storage import ConversationStore, StoredMessage
+from engine.chat.storage import Conversation, ConversationStore, StoredMessage
 from engine.documents.retrieve import Source, cited_prompt
 from engine.runtime.generate import Controls, Event, Finished, GenerationConfig, TextDelta
 from engine.runtime.template import Message
@@ -38,14 +41,20 @@ Retriever = Callable[[str], list[Source]]
 
 
 def prompt_messages(store: ConversationStore, conversation_id: str) -> list[Message]:
-    """The conversation as the model reads it: its system prompt, then every finished or cut-off message."""
+    """The conversation as the model reads it: its system prompt, then every finished or cut-off message (an
+    answer with its thought, which the prompt keeps or drops as the conversation's policy says)."""
     conv = store.get(conversation_id)
     out = [Message("system", conv.system_prompt)] if conv.system_prompt.strip() else []
     for m in store.messages(conversation_id):
         if m.role == "assistant" and not m.content.strip():
             continue  # a reply cut off before it answered carries nothing to continue from
-        out.append(Message(m.role, m.content))
+        out.append(Message(m.role, m.content, m.reasoning if m.role == "assistant" else ""))
     return out
+
+
+def conversation_config(config: GenerationConfig, conv: Conversation) -> GenerationConfig:
+    """``config`` with the conversation's own reasoning controls in place of the reply's."""
+    return replace(config, **conv.reasoning_settings())
 
 
 def _title_from(text: str) -> str:
@@ -97,6 +106,7 @@ ChatAction = Send | Regenerate | EditAndResend
 def _stream_reply(store: ConversationStore, conversation_id: str, reply: Reply,
                   user: StoredMessage | None) -> Iterator[ReplyEvent]:
     history = prompt_messages(store, conversation_id)
+    config = conversation_config(reply.config, store.get(conversation_id))
     sources: list[dict[str, Any]] = []
     if reply.retriever is not None and history and history[-1].role == "user":
         # only the question being answered carries its passages; earlier turns stay short
@@ -104,13 +114,14 @@ def _stream_reply(store: ConversationStore, conversation_id: str, reply: Reply,
         history[-1] = Message("user", cited_prompt(history[-1].content, found))
         sources = [s.to_dict() for s in found]
     extra = {"sources": sources} if reply.retriever is not None else {}
+    events = reply.model.stream_chat(history, config, reply.controls)  # refuses bad settings before any is saved
     stored = store.append(conversation_id, "assistant", "", state="streaming", engine=reply.engine,
                           model=reply.model_name, stats=extra)
     yield ReplyStarted(conversation_id, stored, user, sources)
     text = {"reasoning": "", "answer": ""}
     saved = time.monotonic()
     try:
-        for event in reply.model.stream_chat(history, reply.config, reply.controls):
+        for event in events:
             if isinstance(event, TextDelta):
                 text[event.channel] += event.text
                 if time.monotonic() - saved >= SAVE_EVERY_S:

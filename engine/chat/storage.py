@@ -2,6 +2,10 @@
 
 A reply being streamed is saved as it grows (state ``streaming``); when the app starts again, any message still
 in that state is marked ``interrupted``. Full-text search runs on SQLite FTS5.
+
+A conversation's reasoning controls live in its settings JSON (:data:`REASONING_SETTINGS`): ``thinking_budget``
+(tokens, or null for no limit), ``history_thoughts`` ("drop" or "keep") and ``enable_thinking`` (false: "don't
+think"). A key that is absent means "the reply's or the model's default".
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.runtime.template import HISTORY_THOUGHTS
 from engine.system.errors import PonderError
 from engine.system.paths import ponder_home
 from engine.system.sqlite_db import Database
 
 STATES = ("complete", "streaming", "interrupted", "cancelled")
+REASONING_SETTINGS = ("thinking_budget", "history_thoughts", "enable_thinking")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
@@ -73,6 +79,28 @@ class Conversation:
     settings: dict[str, Any]
     created_at: float
     updated_at: float
+
+    def reasoning_settings(self) -> dict[str, Any]:
+        """The reasoning controls this conversation sets (a subset of :data:`REASONING_SETTINGS`): they replace
+        the reply's own settings when it answers."""
+        return {k: self.settings[k] for k in REASONING_SETTINGS if k in self.settings}
+
+
+def check_reasoning_setting(key: str, value: Any) -> Any:
+    """``value`` if it is valid for reasoning setting ``key``, else a clear error."""
+    if key == "thinking_budget":
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise PonderError(f"The thinking budget must be a token count (0 or more) or none, not {value!r}.",
+                              "Give a whole number of tokens, or none for no limit.")
+    elif key == "history_thoughts":
+        if value not in HISTORY_THOUGHTS:
+            raise PonderError(f"Unknown policy for earlier thoughts: {value!r}.", "Use 'drop' or 'keep'.")
+    elif key == "enable_thinking":
+        if not isinstance(value, bool):
+            raise PonderError(f"'enable_thinking' must be true or false, not {value!r}.", "Give true or false.")
+    else:
+        raise PonderError(f"Unknown reasoning setting {key!r}.", f"Use one of {', '.join(REASONING_SETTINGS)}.")
+    return value
 
 
 @dataclass(frozen=True)
@@ -154,6 +182,24 @@ class ConversationStore:
         with self._tx() as db:
             db.execute("UPDATE conversations SET title = ?, model = ?, system_prompt = ?, settings = ?, "
                        "updated_at = ? WHERE id = ?", new)
+        return self.get(conversation_id)
+
+    def set_reasoning(self, conversation_id: str, values: dict[str, Any],
+                      clear: tuple[str, ...] = ()) -> Conversation:
+        """Set a conversation's reasoning controls (keys of :data:`REASONING_SETTINGS`, checked) and remove those
+        in ``clear`` (back to the default); its other settings stay."""
+        for key, value in values.items():
+            check_reasoning_setting(key, value)
+        for key in clear:
+            if key not in REASONING_SETTINGS:
+                check_reasoning_setting(key, None)  # names the unknown key
+        with self._tx() as db:  # read and write in one transaction: concurrent changes of other keys survive
+            row = db.execute("SELECT settings FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+            if row is None:
+                raise PonderError(f"No conversation {conversation_id!r}.", "It may have been deleted.")
+            settings = {k: v for k, v in json.loads(row["settings"]).items() if k not in clear} | values
+            db.execute("UPDATE conversations SET settings = ?, updated_at = ? WHERE id = ?",
+                       (json.dumps(settings), time.time(), conversation_id))
         return self.get(conversation_id)
 
     def delete(self, conversation_id: str) -> None:

@@ -1,7 +1,13 @@
 """Streaming chat generation: ``stream_chat`` yields small frozen events; ``chat`` collects them.
 
 Events are :class:`TextDelta` (text of the reasoning or answer channel), :class:`Notice` (the context was trimmed,
-the reasoning loops) and one final :class:`Finished` with the whole text and the timings.
+the reasoning loops, the thinking budget is spent) and one final :class:`Finished` with the whole text and the
+timings. Special tokens (end of sentence, role markers) and stray ``<think>``/``</think>`` tags never reach the text.
+
+Reasoning controls, per reply (:class:`GenerationConfig`): a thinking budget (when the thought has used that many
+tokens the loop closes it, as :meth:`Controls.answer_now` does, and the model answers), "don't think" where the
+template has the switch (:meth:`ChatModel.supports_disable_thinking`), and whether earlier turns' thoughts stay in
+the prompt (``history_thoughts``).
 """
 
 from __future__ import annotations
@@ -18,7 +24,15 @@ from engine.runtime.detok import StreamDetokenizer
 from engine.runtime.reasoning import ANSWER, REASONING, LoopGuard, ReasoningSplitter
 from engine.runtime.sampling import Sampler, SamplingParams
 from engine.runtime.session import KVSession
-from engine.runtime.template import THINK_CLOSE, ChatTemplate, Message
+from engine.runtime.template import (
+    HISTORY_THOUGHTS,
+    KEEP,
+    THINK_CLOSE,
+    THINK_OPEN,
+    ChatTemplate,
+    Message,
+    check_history_thoughts,
+)
 from engine.system.errors import PonderError
 
 
@@ -34,8 +48,9 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class Notice:
-    """Something the caller should know while generating: ``context_trimmed`` (``value`` turns dropped) or
-    ``loop_detected`` (``value`` = the loop's length in tokens; call ``answer_now()`` or ``cancel()``)."""
+    """Something the caller should know while generating: ``context_trimmed`` (``value`` turns dropped),
+    ``loop_detected`` (``value`` = the loop's length in tokens; call ``answer_now()`` or ``cancel()``) or
+    ``thinking_budget`` (the thought used its ``value`` tokens and was closed; the answer follows)."""
 
     kind: str
     message: str
@@ -62,6 +77,7 @@ class Stats:
     dropped_turns: int = 0
     context_used: int = 0
     context_size: int = 0
+    reasoning_closed_by: str = ""  # "budget" or "answer_now" when the thought was closed for the model
 
 
 @dataclass(frozen=True)
@@ -109,11 +125,25 @@ class Controls:
 
 @dataclass(frozen=True)
 class GenerationConfig:
-    """Per-reply settings."""
+    """Per-reply settings. ``thinking_budget``: the most reasoning tokens (None: no limit), then the thought is
+    closed and the model answers. ``enable_thinking`` False: "don't think", only where the template supports it.
+    ``history_thoughts``: "drop" or "keep" earlier turns' thoughts in the prompt (None: the model's default)."""
 
     sampling: SamplingParams = field(default_factory=SamplingParams)
     max_new_tokens: int = 2048
     stop: tuple[str, ...] = ()
+    thinking_budget: int | None = None
+    enable_thinking: bool = True
+    history_thoughts: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.thinking_budget is not None and (isinstance(self.thinking_budget, bool)
+                                                 or not isinstance(self.thinking_budget, int)
+                                                 or self.thinking_budget < 0):
+            raise PonderError(f"The thinking budget must be a whole number of tokens, 0 or more, not "
+                              f"{self.thinking_budget!r}.", "Give a token count, or none for no limit.")
+        if self.history_thoughts is not None:
+            check_history_thoughts(self.history_thoughts)
 
 
 class ChatModel:
@@ -130,8 +160,35 @@ class ChatModel:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.template = ChatTemplate.from_model_dir(model_dir)
         self.eos = set(self.manifest.generation.get("eos_token_ids") or [])
+        eos = self.tokenizer.token_to_id(self.template.eos_token) if self.template.eos_token else None
+        if eos is not None:  # the template's end of turn ends the reply even when the manifest omits it
+            self.eos.add(eos)
+        self.hidden = _hidden_tokens(self.tokenizer)
         self.reasoning_model = self.template.opens_think()
         self.load_s = time.perf_counter() - started
+
+    def supports_disable_thinking(self) -> bool:
+        """True when "don't think" works for this model (its template has the switch); hide it otherwise."""
+        return self.template.supports_disable_thinking()
+
+    def keeps_thoughts(self) -> bool:
+        """True when the "keep" policy for earlier thoughts can work (the template does not strip them itself)."""
+        return self.template.keeps_thoughts()
+
+    def default_history_thoughts(self) -> str:
+        """The model's policy for earlier thoughts: its catalog entry's ``history_thoughts`` when it has one (from
+        the model card), else what its template implies ("drop" for R1 distills, whose template strips them)."""
+        card = self.manifest.generation.get("history_thoughts")
+        return card if card in HISTORY_THOUGHTS else self.template.default_history_thoughts()
+
+    def prompt_options(self, config: GenerationConfig) -> dict[str, bool]:
+        """How ``config`` renders the prompt (the template's ``keep_thoughts`` and ``enable_thinking``); a clear
+        error when it asks for "don't think" and the model must think."""
+        if not config.enable_thinking and not self.supports_disable_thinking():
+            raise PonderError("This model always thinks: its chat template has no switch to turn thinking off.",
+                              "Use a thinking budget (e.g. 0) to make it answer at once instead.")
+        keep = (config.history_thoughts or self.default_history_thoughts()) == KEEP and self.keeps_thoughts()
+        return {"keep_thoughts": keep, "enable_thinking": config.enable_thinking}
 
     def default_sampling(self, seed: int | None = None) -> SamplingParams:
         """The model's recommended sampling (from the catalog or its generation config)."""
@@ -144,17 +201,19 @@ class ChatModel:
         """Token ids of ``text`` as the template rendered it (special tokens included literally)."""
         return list(self.tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def fit_prompt(self, messages: Sequence[Message], reserve: int) -> tuple[list[int], int]:
+    def fit_prompt(self, messages: Sequence[Message], reserve: int, *, keep_thoughts: bool = False,
+                   enable_thinking: bool = True) -> tuple[list[int], int]:
         """Prompt ids for ``messages``, dropping the oldest turns (never the system prompt or the last message)
         until the prompt plus ``reserve`` new tokens fits the context. Returns (ids, turns dropped)."""
         system = [m for m in messages[:1] if m.role == "system"]
         turns = list(messages[len(system):])
         dropped = 0
         while True:
-            ids = self.encode(self.template.render(system + turns))
+            ids = self.encode(self.template.render(system + turns, keep_thoughts=keep_thoughts,
+                                                   enable_thinking=enable_thinking))
             if len(ids) + reserve <= self.kv.context or len(turns) <= 1:
                 break
-            cut = 2 if len(turns) > 2 and turns[0].role == "user" and turns[1].role == "assistant" else 1
+            cut = oldest_turn(turns)
             del turns[:cut]
             dropped += cut
         if len(ids) + 1 > self.kv.context:
@@ -167,12 +226,31 @@ class ChatModel:
         """Generate a reply to ``messages`` token by token (see the module doc for the events)."""
         config = config or GenerationConfig(sampling=self.default_sampling())
         controls = controls or Controls()
-        return _Run(self, messages, config, controls).events()
+        options = self.prompt_options(config)  # refused here, before the stream starts
+        return _Run(self, messages, config, controls, options).events()
 
     def chat(self, messages: Sequence[Message], config: GenerationConfig | None = None,
              controls: Controls | None = None) -> Finished:
         """Generate a whole reply (the collected stream)."""
         return collect(self.stream_chat(messages, config, controls))
+
+
+def reply_reserve(config: GenerationConfig, context: int) -> int:
+    """The tokens a prompt leaves free for the reply: the reply's length, at most a quarter of the context."""
+    return min(config.max_new_tokens, context // 4)
+
+
+def oldest_turn(turns: Sequence[Message]) -> int:
+    """How many of ``turns`` (the system prompt excluded) go first when the prompt must shrink: the oldest
+    question with its answer, or one message."""
+    return 2 if len(turns) > 2 and turns[0].role == "user" and turns[1].role == "assistant" else 1
+
+
+def _hidden_tokens(tokenizer: Tokenizer) -> frozenset[int]:
+    """Ids of the special tokens that are never text (end of sentence, role markers, padding); the thought's tags
+    are not among them: the reasoning splitter needs them."""
+    return frozenset(i for i, t in tokenizer.get_added_tokens_decoder().items()
+                     if t.special and t.content not in (THINK_OPEN, THINK_CLOSE))
 
 
 def collect(events: Iterable[Event]) -> Finished:
@@ -211,18 +289,19 @@ class _Run:
     """One reply in progress."""
 
     def __init__(self, model: ChatModel, messages: Sequence[Message], config: GenerationConfig,
-                 controls: Controls) -> None:
-        self.m, self.config, self.controls = model, config, controls
+                 controls: Controls, options: dict[str, bool]) -> None:
+        self.m, self.config, self.controls, self.options = model, config, controls, options
         self.messages = messages
         self.text = {REASONING: "", ANSWER: ""}
         self.tokens = {REASONING: 0, ANSWER: 0}
         self.generated = 0
         self.ids: list[int] = []
-        self.splitter = ReasoningSplitter(starts_in_reasoning=model.reasoning_model)
+        self.splitter = ReasoningSplitter(starts_in_reasoning=model.template.opens_think(config.enable_thinking))
         self.detok = StreamDetokenizer(model.tokenizer)
         self.stops = _StopStrings(config.stop)
         self.first_token_t = 0.0
         self.close_t = 0.0
+        self.closed_by = ""
 
     def _deltas(self, text: str) -> Iterator[TextDelta]:
         was_reasoning = self.splitter.in_reasoning
@@ -232,6 +311,16 @@ class _Run:
         if was_reasoning and not self.splitter.in_reasoning and not self.close_t:
             self.close_t = time.perf_counter()
 
+    def _close_reason(self) -> str:
+        """Why the loop must close the thought before the next token: "answer_now", "budget", or ""."""
+        if not self.splitter.unfinished or self.closed_by:
+            self.controls.take_answer_now()  # nothing (more) to close: the request is spent
+            return ""
+        if self.controls.take_answer_now():
+            return "answer_now"
+        budget = self.config.thinking_budget
+        return "budget" if budget is not None and self.tokens[REASONING] >= budget else ""
+
     def _rate(self) -> float:
         elapsed = time.perf_counter() - self.first_token_t
         return (self.generated - 1) / elapsed if self.generated > 1 and elapsed > 0 else 0.0
@@ -239,8 +328,8 @@ class _Run:
     def events(self) -> Iterator[Event]:
         m, kv, config = self.m, self.m.kv, self.config
         start = time.perf_counter()
-        reserve = min(config.max_new_tokens, kv.context // 4)
-        prompt, dropped = m.fit_prompt(self.messages, reserve)
+        reserve = reply_reserve(config, kv.context)
+        prompt, dropped = m.fit_prompt(self.messages, reserve, **self.options)
         if dropped:
             yield Notice("context_trimmed", f"Dropped the {dropped} oldest message(s) to fit the context.", dropped)
         reused = min(kv.common_prefix(prompt), len(prompt) - 1)
@@ -255,14 +344,23 @@ class _Run:
             if self.controls.cancelled:
                 finish = "cancelled"
                 break
-            if self.controls.take_answer_now() and self.splitter.unfinished:
+            if reason := self._close_reason():  # Answer now, or the thinking budget is spent
+                yield from self._deltas(self.stops.flush())  # the text held for stop strings comes first
+                if not self.splitter.unfinished:
+                    continue  # the model had just closed it itself
+                if reason == "budget":
+                    yield Notice("thinking_budget", f"The thinking budget of {config.thinking_budget} tokens is "
+                                 "spent; the model answers now.", self.tokens[REASONING])
                 forced = m.encode(f"\n{THINK_CLOSE}\n\n")
+                if len(kv.tokens) + len(forced) >= kv.context:
+                    break  # no room left to answer in: "length"
                 for token in forced:
                     yield from self._deltas(self.detok.push(token))
                 logits = kv.extend(forced)
                 history.extend(forced)
+                self.closed_by = reason
                 continue
-            token = sampler(logits, history)
+            token = sampler(logits, history)  # the decode step: one token from the logits
             if token in m.eos:
                 finish = "stop"
                 break
@@ -276,7 +374,8 @@ class _Run:
             channel = REASONING if self.splitter.in_reasoning else ANSWER
             self.tokens[channel] += 1
             history.append(token)
-            released, stopped = self.stops.feed(self.detok.push(token))
+            decoded = "" if token in m.hidden else self.detok.push(token)  # special tokens are never text
+            released, stopped = self.stops.feed(decoded)
             yield from self._deltas(released)
             if stopped:
                 finish = "stop_string"
@@ -307,6 +406,7 @@ class _Run:
             decode_tokens_per_s=(self.generated - 1) / decode_s if self.generated > 1 and decode_s > 0 else 0.0,
             total_s=end - start, provider=self.m.kv.choice.provider, provider_reason=self.m.kv.choice.reason,
             dropped_turns=dropped, context_used=len(self.m.kv.tokens), context_size=self.m.kv.context,
+            reasoning_closed_by=self.closed_by,
         )
         return Finished(finish, self.text[REASONING], self.text[ANSWER], self.splitter.unfinished, stats,
                         tuple(self.ids))

@@ -3,6 +3,9 @@
 R1 distills' prompt ends with ``<think>\\n``, so output usually starts inside the reasoning and has no opening tag:
 everything before the first ``</think>`` is reasoning. Outputs that do open with ``<think>`` are handled too, as
 are tags split across tokens, and output that ends before ``</think>`` (reasoning left unfinished).
+
+Stray tags are never text: a ``<think>`` inside the reasoning, and any ``<think>`` or ``</think>`` after the first
+``</think>`` (a model that closes its thought twice), are dropped from both channels.
 """
 
 from __future__ import annotations
@@ -26,12 +29,20 @@ class Piece:
     text: str
 
 
-def _partial_suffix(text: str, tag: str) -> int:
-    """Length of the longest suffix of ``text`` that is a proper prefix of ``tag``."""
-    for n in range(min(len(tag) - 1, len(text)), 0, -1):
-        if text.endswith(tag[:n]):
+def _partial_suffix(text: str, *tags: str) -> int:
+    """Length of the longest suffix of ``text`` that is a proper prefix of one of ``tags``."""
+    for n in range(min(max(map(len, tags)) - 1, len(text)), 0, -1):
+        if any(n < len(tag) and text.endswith(tag[:n]) for tag in tags):
             return n
     return 0
+
+
+def _cut_strays(buf: str, strays: tuple[str, ...]) -> tuple[str, str]:
+    """(``buf`` without the ``strays`` tags, the tail held back because it may still become a tag)."""
+    for tag in strays:
+        buf = buf.replace(tag, "")
+    keep = _partial_suffix(buf, THINK_OPEN, THINK_CLOSE)
+    return buf[: len(buf) - keep], buf[len(buf) - keep:]
 
 
 class ReasoningSplitter:
@@ -74,28 +85,38 @@ class ReasoningSplitter:
             elif self._state == _REASONING:
                 idx = buf.find(THINK_CLOSE)
                 if idx >= 0:
-                    if idx:
-                        out.append(Piece(REASONING, buf[:idx]))
+                    text = buf[:idx].replace(THINK_OPEN, "")
+                    if text:
+                        out.append(Piece(REASONING, text))
                     self._state, self.closed, buf = _AFTER_CLOSE, True, buf[idx + len(THINK_CLOSE):]
                     continue
-                keep = _partial_suffix(buf, THINK_CLOSE)
-                if len(buf) > keep:
-                    out.append(Piece(REASONING, buf[: len(buf) - keep]))
-                self._held = buf[len(buf) - keep:]
+                text, self._held = _cut_strays(buf, (THINK_OPEN,))
+                if text:
+                    out.append(Piece(REASONING, text))
                 break
             elif self._state == _AFTER_CLOSE:
                 buf = buf.lstrip()
-                if buf:
+                tag = next((t for t in (THINK_OPEN, THINK_CLOSE) if buf.startswith(t)), None)
+                if tag is not None:
+                    buf = buf[len(tag):]  # a stray tag before the answer
+                elif buf and _partial_suffix(buf, THINK_OPEN, THINK_CLOSE) == len(buf):
+                    self._held = buf  # may still become a stray tag
+                    break
+                elif buf:
                     self._state = _ANSWER
             else:
-                out.append(Piece(ANSWER, buf))
+                text, self._held = _cut_strays(buf, (THINK_OPEN, THINK_CLOSE))
+                if text:
+                    out.append(Piece(ANSWER, text))
                 break
         return out
 
     def finish(self) -> list[Piece]:
         """Release what is held back at the end of generation."""
         held, self._held = self._held, ""
-        if not held or self._state in (_AFTER_OPEN, _AFTER_CLOSE):
+        if self._state == _AFTER_CLOSE:
+            held = held.lstrip()
+        if not held or self._state == _AFTER_OPEN:
             return []
         return [Piece(REASONING if self.in_reasoning else ANSWER, held)]
 

@@ -56,8 +56,19 @@ def test_a_lookalike_tag_is_text() -> None:
     assert run(["a </thinking> b </think>c"])[:2] == ("a </thinking> b ", "c")
 
 
-def test_only_the_first_close_ends_reasoning() -> None:
-    assert run(["x</think>y</think>z"])[:2] == ("x", "y</think>z")
+def test_only_the_first_close_ends_reasoning_and_stray_tags_are_never_text() -> None:
+    assert run(["x</think>y</think>z"])[:2] == ("x", "yz")
+
+
+@pytest.mark.parametrize("chunks", every_split("a<think>b\n</think>\n\n</think><think>Four</think>. <thi"))
+def test_stray_tags_are_dropped_from_both_channels(chunks: list[str]) -> None:
+    reasoning, answer, splitter = run(chunks)
+    assert (reasoning, answer) == ("ab\n", "Four. <thi") and splitter.closed
+
+
+@pytest.mark.parametrize("chunks", every_split("<think>plan</think>\n<think>\nDone</think>"))
+def test_stray_tags_after_a_model_opened_thought(chunks: list[str]) -> None:
+    assert run(chunks, starts_in_reasoning=False)[:2] == ("plan", "Done")
 
 
 def test_strip_reasoning_from_history() -> None:

@@ -1,7 +1,9 @@
 """The ASGI app: ``GET /v1/models``, ``POST /v1/chat/completions`` (JSON or server-sent events) and
 ``POST /v1/embeddings``, behind :class:`engine.serve.api.auth.Guard`. No other route exists; no CORS headers.
 
-Reasoning goes in ``reasoning_content`` (as DeepSeek's API does) and the answer in ``content``. A client that
+Reasoning goes in ``reasoning_content`` (as DeepSeek's API does) and the answer in ``content``. A chat request may
+limit or switch off the thinking (``thinking_budget``, ``reasoning_effort``, ``enable_thinking``) and choose whether
+earlier thoughts stay in the prompt (``history_thoughts``): see :mod:`engine.serve.api.schemas`. A client that
 closes its connection cancels its request, queued or generating.
 """
 

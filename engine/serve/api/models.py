@@ -115,7 +115,9 @@ class ChatHost:
         sampling = replace(s, temperature=_given(req.temperature, s.temperature), top_p=_given(req.top_p, s.top_p),
                            top_k=_given(req.top_k, s.top_k), min_p=_given(req.min_p, s.min_p),
                            repetition_penalty=_given(req.repetition_penalty, s.repetition_penalty))
-        return GenerationConfig(sampling, max_new_tokens=req.max_tokens or self.max_tokens)
+        return GenerationConfig(sampling, max_new_tokens=req.max_tokens or self.max_tokens,
+                                thinking_budget=req.thinking_budget, enable_thinking=req.enable_thinking,
+                                history_thoughts=req.history_thoughts)
 
     def _run(self, req: ChatRequest, path: Path, bridge: _Bridge) -> None:
         """On the host's thread: load, generate, forward every event; always ends with _END."""

@@ -3,6 +3,17 @@
 Only what Ponder can honour is accepted: unknown fields are ignored (clients send many optional ones), but a
 field whose effect Ponder cannot give (tools, several choices, log-probabilities, penalties) is refused with a
 400 rather than silently dropped.
+
+Reasoning controls a chat request may add to OpenAI's fields:
+
+- ``thinking_budget`` (integer >= 0): the most reasoning tokens; when the thought has used them it is closed and
+  the model answers (``usage.completion_tokens_details.reasoning_tokens`` stays within it).
+- ``reasoning_effort``: OpenAI's presets as budgets (:data:`EFFORT_BUDGETS`: minimal 256, low 1024, medium 4096,
+  high 16384 tokens), or ``"none"`` for ``enable_thinking: false``. Give it or ``thinking_budget``, not both.
+- ``enable_thinking`` (boolean; also read from ``chat_template_kwargs``, as vLLM takes it): false answers without
+  thinking where the model's template can (Qwen3); a model that must think (DeepSeek-R1 distills) answers 400.
+- ``history_thoughts`` ("drop" or "keep"): whether earlier assistant turns' thoughts (their ``reasoning_content``,
+  or a ``<think>`` block in their content) stay in the prompt; the default is the model's ("drop" for R1).
 """
 
 from __future__ import annotations
@@ -15,6 +26,8 @@ from engine.runtime.template import Message
 
 MAX_STOPS = 4
 MAX_EMBED_INPUTS = 2048
+EFFORT_BUDGETS = {"minimal": 256, "low": 1024, "medium": 4096, "high": 16384}
+"""``reasoning_effort`` presets as thinking budgets, in tokens."""
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 _STATUS_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                  404: "not_found_error", 405: "invalid_request_error", 413: "invalid_request_error",
@@ -99,7 +112,10 @@ def _messages(raw: Any) -> list[Message]:
         if role is None:
             raise _bad(f"messages[{i}]: role {m.get('role')!r} is not supported (system, user, assistant).",
                        "messages")
-        out.append(Message(role, _text_content(m.get("content"), f"messages[{i}]")))
+        thought = m.get("reasoning_content") if role == "assistant" else None
+        if thought is not None and not isinstance(thought, str):
+            raise _bad(f"messages[{i}]: 'reasoning_content' must be a string.", "messages")
+        out.append(Message(role, _text_content(m.get("content"), f"messages[{i}]"), thought or ""))
     if out[-1].role == "assistant":
         raise _bad("The last message must not be the assistant's (continuing a reply is not supported).",
                    "messages")
@@ -138,6 +154,9 @@ class ChatRequest:
     repetition_penalty: float | None = None
     seed: int | None = None
     stop: tuple[str, ...] = field(default=())
+    thinking_budget: int | None = None
+    enable_thinking: bool = True
+    history_thoughts: str | None = None
 
 
 def parse_chat(data: dict[str, Any]) -> ChatRequest:
@@ -172,8 +191,35 @@ def parse_chat(data: dict[str, Any]) -> ChatRequest:
         top_p=_number(data, "top_p", 0, 1, low_open=True), top_k=None if top_k is None else max(top_k, 0),
         min_p=_number(data, "min_p", 0, 0.999), repetition_penalty=_number(data, "repetition_penalty", 0, 10,
                                                                             low_open=True),
-        seed=_seed(data), stop=_stops(data.get("stop")),
+        seed=_seed(data), stop=_stops(data.get("stop")), **_reasoning(data),
     )
+
+
+def _reasoning(data: dict[str, Any]) -> dict[str, Any]:
+    """The reasoning controls of a chat request (see the module doc)."""
+    budget = _integer(data, "thinking_budget", 0, 1 << 20)
+    effort = data.get("reasoning_effort")
+    kwargs = data.get("chat_template_kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise _bad("'chat_template_kwargs' must be an object.", "chat_template_kwargs")
+    enable = data.get("enable_thinking", kwargs.get("enable_thinking"))
+    if enable is not None and not isinstance(enable, bool):
+        raise _bad("'enable_thinking' must be true or false.", "enable_thinking")
+    if effort is not None:
+        if budget is not None:
+            raise _bad("Give 'thinking_budget' or 'reasoning_effort', not both.", "reasoning_effort")
+        if effort == "none":
+            enable = False if enable is None else enable
+        elif effort in EFFORT_BUDGETS:
+            budget = EFFORT_BUDGETS[effort]
+        else:
+            raise _bad(f"'reasoning_effort' must be one of none, {', '.join(EFFORT_BUDGETS)}; not {effort!r}.",
+                       "reasoning_effort")
+    history = data.get("history_thoughts")
+    if history is not None and history not in ("drop", "keep"):
+        raise _bad(f"'history_thoughts' must be 'drop' or 'keep', not {history!r}.", "history_thoughts")
+    return {"thinking_budget": budget, "enable_thinking": True if enable is None else enable,
+            "history_thoughts": history}
 
 
 def _seed(data: dict[str, Any]) -> int | None:
