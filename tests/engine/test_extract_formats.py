@@ -240,6 +240,26 @@ def test_js_sql_json_yaml_headings(tmp_path: Path) -> None:
     assert headings_of("ci.yaml", build.YAML_SOURCE) == [("name: build",), ("on",), ("jobs",)]
 
 
+@pytest.mark.parametrize(("name", "expected"), [
+    ("a.go", [(), ("type Point struct",), ("func (p Point) String() string",), ("func main()",)]),
+    ("a.rs", [(), ("pub struct Point { x: i32 }",), ("impl fmt::Display for Point",),
+              ("impl fmt::Display for Point", "fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result"),
+              ("pub async fn run() -> Result<(), String>",)]),
+    ("A.java", [(), ("public class A",), ("public class A", "public String toString()"),
+                ("public class A", "public static void main(String[] args)")]),
+    ("a.c", [(), ("struct counter",), ("static int add(int a, int b)",), ("int main(void)",)]),  # not the prototype
+    ("a.sh", [(), ("build()",), ("function clean",)]),
+    ("a.toml", [("[project]",), ("[tool.ruff]",), ("[[tool.mypy.overrides]]",)]),
+])
+def test_more_languages_headings(tmp_path: Path, name: str, expected: list[tuple[str, ...]]) -> None:
+    path = tmp_path / name
+    path.write_text(build.SOURCES[name], encoding="utf-8")
+    doc = extract(path)
+    _spans_ok(doc)
+    assert [s.heading for s in doc.sections] == expected
+    assert " ".join(doc.text.split()) == " ".join(build.SOURCES[name].split())  # every line kept
+
+
 @pytest.mark.parametrize("head", [b"\x7fELF\x02\x01\x01", b"MZ\x90\x00", b"\x89PNG\r\n\x1a\n"])
 def test_binary_renamed_as_source_refused(tmp_path: Path, head: bytes) -> None:
     path = tmp_path / "tool.py"
