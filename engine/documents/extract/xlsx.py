@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from engine.documents.extract.archive import SafeZip, office_title, relationships, safe_expat
 from engine.documents.extract.common import Builder, DocumentError, Extracted, Limits
@@ -33,7 +32,7 @@ def read_xlsx(path: Path, name: str, limits: Limits) -> Extracted:
             else datetime(1899, 12, 30)
         rels = relationships(zf, "xl/workbook.xml")
         parts = {kind: target for kind, target in rels.values()}
-        shared = _shared_strings(zf, parts.get("sharedStrings", "xl/sharedStrings.xml"))
+        shared = _shared_strings(zf, parts.get("sharedStrings", "xl/sharedStrings.xml"), name)
         formats = _number_styles(zf, parts.get("styles", "xl/styles.xml"))
         builder = Builder(name, limits)
         tables = TableWriter(builder, name, limits)
@@ -49,18 +48,15 @@ def read_xlsx(path: Path, name: str, limits: Limits) -> Extracted:
                      sections=builder.sections)
 
 
-def _text(node: Any) -> str:
-    """A string item's text: its own ``t`` or its rich-text runs' ``t`` (phonetic guides left out)."""
-    own = node.find(f"{_S}t")
-    if own is not None:
-        return own.text or ""
-    return "".join(t.text or "" for r in node.findall(f"{_S}r") for t in r.findall(f"{_S}t"))
-
-
-def _shared_strings(zf: SafeZip, part: str) -> list[str]:
+def _shared_strings(zf: SafeZip, part: str, name: str) -> list[str]:
+    """The workbook's shared strings (rich-text runs joined, phonetic guides left out), streamed: a text-heavy
+    workbook's table can be most of its size."""
     if not zf.has(part):
         return []
-    return [_text(si) for si in zf.xml(part).findall(f"{_S}si")]
+    reader = _SheetReader(name, [], {}, datetime(1899, 12, 30))
+    for _row in reader.read(zf.read(part)):
+        pass
+    return reader.strings
 
 
 def _number_styles(zf: SafeZip, part: str) -> dict[int, str]:
@@ -107,13 +103,15 @@ def _number(value: str, style: int, formats: dict[int, str], epoch: datetime) ->
 
 
 class _SheetReader:
-    """Streams a worksheet's rows with expat (an element tree per row costs ~5x more on a 100k-row sheet)."""
+    """Streams a worksheet's rows, or the shared strings table (``strings``), with expat (an element tree per row
+    costs several times more on a 100k-row sheet)."""
 
     def __init__(self, name: str, shared: list[str], formats: dict[int, str], epoch: datetime) -> None:
         self.shared = shared
         self.formats = formats
         self.epoch = epoch
         self.rows: list[dict[int, str]] = []
+        self.strings: list[str] = []
         self.cells: dict[int, str] = {}
         self.position = 0
         self.cell: tuple[str, str, str] = ("", "n", "")  # reference, type, style of the open cell
@@ -138,6 +136,8 @@ class _SheetReader:
             self.phonetic = True
         elif local == "row":
             self.cells, self.position = {}, 0
+        elif local == "si":
+            self.text.clear()
 
     def _data(self, data: str) -> None:
         if self.collect:
@@ -159,6 +159,8 @@ class _SheetReader:
                 self.cells[column] = value
         elif local == "row":
             self.rows.append(self.cells)
+        elif local == "si":
+            self.strings.append("".join(self.text))
 
     def _value(self, kind: str, style: str, raw: str) -> str | None:
         if kind == "s":
