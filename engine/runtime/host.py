@@ -1,8 +1,8 @@
 """One owner for every loaded model of a process: :class:`ModelHost`.
 
 The window's chat, its documents retrieval and indexing, and the local API server all get their chat models and
-embedders from the one host the process creates, so a model the window chats with and the API serves is loaded once (a 7B int4
-model is about 4.5 GB; twice would not fit a 16 GB computer beside the rest).
+embedders from the one host the process creates, so a model the window chats with and the API serves is loaded
+once (a 7B int4 model is about 4.5 GB; twice would not fit a 16 GB computer beside the rest).
 
 One thread runs every job that touches a loaded model, in the order they were submitted, and the host loads,
 evicts and unloads only between jobs on that thread. One thread in all, not one per model, because:
