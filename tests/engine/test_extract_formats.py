@@ -180,7 +180,7 @@ def test_rtf_text_headings_and_title(tmp_path: Path) -> None:
         (("Appendix",), "Metric | Value"),
         (("Appendix",), "Last line\nsecond line"),
     ]
-    for hidden in ("Times New Roman", "Someone", "Page header", "89504e47", "Normal"):
+    for hidden in ("Times New Roman", "Someone", "Page header", "89504e47", "Normal", "Titre"):
         assert hidden not in doc.text
 
 

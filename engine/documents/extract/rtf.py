@@ -54,6 +54,7 @@ class _Reader:
         self.raw = bytearray()  # \'hh bytes not yet decoded (a multi-byte character may span several)
         self.aside: list[str] = []  # the text of a stylesheet entry or of the title
         self.aside_style = 0
+        self.aside_outline = 0
         self.title = ""
         self.first_heading = ""
 
@@ -108,7 +109,7 @@ class _Reader:
                                         "hostile or damaged RTF file).", "It was not read.")
                 if group.dest == "stylesheet":  # an entry: {\s2 ... heading 2;}
                     group = replace(group, dest="style")
-                    self.aside_style = 0
+                    self.aside_style, self.aside_outline = 0, 0
                 elif group.dest == "info":  # {\title ...} is kept, {\author ...} and the others are not
                     group = replace(group, dest="skip", skip=True)
                 at_start, pending = True, 0
@@ -121,6 +122,8 @@ class _Reader:
                         self.title = " ".join(name.split())
                     elif (match := _HEADING_STYLE.match(name)) is not None:
                         self.styles[self.aside_style] = int(match.group(1))
+                    elif self.aside_outline:
+                        self.styles[self.aside_style] = self.aside_outline
                 group = groups.pop() if groups else _Group()
                 at_start, pending = False, 0
                 continue
@@ -167,10 +170,12 @@ class _Reader:
                 elif word == "u" and number is not None:
                     self._emit(chr(number + 65536 if number < 0 else number), group)
                     pending = group.uc
-                elif word == "pard":
+                elif word == "pard" and not group.dest:
                     self.style, self.outline = 0, None
-                elif word == "outlinelevel" and number is not None:
+                elif word == "outlinelevel" and number is not None and not group.dest:
                     self.outline = number
+                elif word == "outlinelevel" and number is not None and group.dest == "style" and number < 9:
+                    self.aside_outline = number + 1  # a heading style by its outline level, whatever its name
                 elif word in _ENDS_PARAGRAPH and not group.skip and not group.dest:
                     self.paragraph()
                 elif word in _SPECIAL:
