@@ -10,6 +10,7 @@ import pytest
 
 from engine.documents.chunk import chunk_sections
 from engine.documents.extract import SUPPORTED, DocumentError, Extracted, Limits, extract
+from engine.documents.locate import locate
 from engine.documents.sandbox import extract_in_sandbox
 from tests.fixtures import document_builders as build
 
@@ -88,6 +89,15 @@ def test_pptx_chunks_never_cross_slides(tmp_path: Path) -> None:
     doc = extract(build.pptx(tmp_path / "deck.pptx"))
     chunks = chunk_sections(doc.sections, lambda t: len(t.split()), max_tokens=200)
     assert [c.page for c in chunks] == [1, 2, 3]
+
+
+def test_pptx_citation_opens_at_its_slide(tmp_path: Path) -> None:
+    path = build.pptx(tmp_path / "deck.pptx")
+    doc = extract(path)
+    start = doc.text.index("Europe | 4.2M")
+    passage = locate(path, start, start + len("Europe | 4.2M"), "Europe | 4.2M")
+    assert (passage.page, passage.heading, passage.moved) == (2, ("Revenue",), False)
+    assert passage.pages == [1, 2, 3]
 
 
 def test_pptx_entry_count_bomb_refused(tmp_path: Path) -> None:
