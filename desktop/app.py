@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
@@ -24,7 +23,9 @@ from desktop.documents.indexer import DocumentIndexer
 from desktop.i18n import install_translator
 from desktop.models.page import ModelsPage
 from desktop.models.welcome import WelcomePage
+from desktop.nav import NavRail
 from desktop.settings.page import SettingsPage
+from desktop.shortcuts import install as install_shortcuts
 from desktop.theme import apply_theme
 from desktop.workers import BackgroundJobs, InferenceThread
 from engine import __version__
@@ -55,9 +56,10 @@ class MainWindow(QMainWindow):
         self.store = ConversationStore()
         self.store.mark_interrupted()
 
-        self.nav = QListWidget()
-        self.nav.addItems([self.tr("Chat"), self.tr("Models"), self.tr("Settings")])
-        self.nav.setFixedWidth(130)
+        self.nav = NavRail()
+        self.nav.add(self.tr("Chat"), "chat", self.tr("Conversations (Ctrl+N for a new one)"))
+        self.nav.add(self.tr("Models"), "models", self.tr("Find, download and manage models"))
+        self.nav.add(self.tr("Settings"), "settings", self.tr("Hardware, generation, privacy, appearance (Ctrl+,)"))
         self.indexer = DocumentIndexer(DocumentIndex(), self.jobs, self.inference.host)
         self.chat = ChatPage(self.store, self.inference, lambda: self.settings, jobs=self.jobs, indexer=self.indexer)
         self.welcome = WelcomePage()
@@ -71,6 +73,8 @@ class MainWindow(QMainWindow):
             self.pages.addWidget(page)
         central = QWidget()
         layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
         layout.addWidget(self.nav)
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
@@ -93,9 +97,30 @@ class MainWindow(QMainWindow):
         self.chat.status.connect(self._on_status)
         self.nav.setCurrentRow(CHAT)
         self._on_models_changed()
+        self.shortcuts = install_shortcuts(self, {
+            "new_chat": self._new_chat, "search": self._search, "stop": self.chat.stop,
+            "regenerate": self._regenerate, "copy_last": self.chat.copy_last_answer,
+            "settings": lambda: self.nav.setCurrentRow(SETTINGS)})
+        chat_menu = self.menuBar().addMenu(self.tr("&Chat"))
+        for action in self.shortcuts.values():
+            chat_menu.addAction(action)
         self.menuBar().addMenu(self.tr("&Help")).addAction(self.tr("About Ponder"), self.show_about)
         if self.indexer.has_work():  # documents left waiting when the app last closed (or crashed)
             self.indexer.resume()
+
+    def _new_chat(self) -> None:
+        self.nav.setCurrentRow(CHAT)
+        if self.chat_stack.currentWidget() is self.chat:
+            self.chat.new_conversation()
+
+    def _search(self) -> None:
+        self.nav.setCurrentRow(CHAT)
+        self.chat.search.setFocus()
+        self.chat.search.selectAll()
+
+    def _regenerate(self) -> None:
+        if self.pages.currentIndex() == CHAT:
+            self.chat.regenerate()
 
     def show_about(self) -> QMessageBox:
         """Help > About: the name, version, ONNX Runtime version and data folder (non-modal; returned for tests)."""

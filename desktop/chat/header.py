@@ -1,19 +1,22 @@
 """The row above the transcript: the model chooser (installed models, the default first, then the models of each
-remote engine) and the System prompt button."""
+remote engine), the model's state (loading with its progress, loaded, Unload), how much of the context the
+conversation uses, and the System prompt button."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QWidget
 
 from desktop.jobs import call, run_background
 from desktop.offline import offline_note
 from desktop.workers import BackgroundJobs
 from engine.models.store import list_installed
+from engine.runtime.host import HostEvent
 from engine.serve.remote import RemoteEngines
 from engine.system.settings import Settings
 
@@ -35,6 +38,8 @@ class ModelHeader(QWidget):
 
     ready_changed = Signal(bool)
     system_prompt_requested = Signal()
+    unload_requested = Signal()
+    model_switched = Signal(str, str)  # the model chosen now, the one chosen before (by the person)
 
     def __init__(self, settings: Callable[[], Settings], jobs: BackgroundJobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,11 +49,54 @@ class ModelHeader(QWidget):
         self.model_box.setToolTip(self.tr("The model that answers"))
         self.system_button = QPushButton(self.tr("System prompt…"))
         self.system_button.clicked.connect(lambda: self.system_prompt_requested.emit())
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel(self.tr("Model:")))
-        layout.addWidget(self.model_box, 1)
-        layout.addWidget(self.system_button)
+        self.setObjectName("chatHeader")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.model_box.setAccessibleName(self.tr("Model"))
+        self.model_box.setMinimumWidth(220)
+        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.system_button.setAccessibleName(self.tr("System prompt"))
+        self._previous = ""
+        self.model_box.activated.connect(self._on_activated)
+
+        self.state = QLabel()  # the model's state: loading (with the bar), loaded, not loaded
+        self.state.setObjectName("dimLabel")
+        self.state.setAccessibleName(self.tr("Model state"))
+        self.load_bar = QProgressBar()
+        self.load_bar.setAccessibleName(self.tr("Loading progress"))
+        self.load_bar.setTextVisible(False)
+        self.load_bar.setFixedWidth(120)
+        self.load_bar.hide()
+        self.unload_button = QToolButton()
+        self.unload_button.setText(self.tr("Unload"))
+        self.unload_button.setAccessibleName(self.tr("Unload the model"))
+        self.unload_button.setToolTip(self.tr("Free the memory the model takes; the next message loads it again"))
+        self.unload_button.clicked.connect(lambda: self.unload_requested.emit())
+        self.unload_button.hide()
+        self.context = QLabel()
+        self.context.setObjectName("dimLabel")
+        self.context.setAccessibleName(self.tr("Context used"))
+        self.context_bar = QProgressBar()
+        self.context_bar.setAccessibleName(self.tr("Context used"))
+        self.context_bar.setTextVisible(False)
+        self.context_bar.setFixedWidth(80)
+        self.context_bar.hide()
+        self._loading: tuple[str, float] | None = None  # the model loading and when it started
+        self._loaded: set[str] = set()
+        self._tick = QTimer(self)
+        self._tick.setInterval(250)
+        self._tick.timeout.connect(self._show_loading)
+
+        self.row = QHBoxLayout(self)
+        self.row.setContentsMargins(16, 8, 16, 8)
+        self.row.setSpacing(10)
+        self.row.addWidget(self.model_box)
+        self.row.addWidget(self.state)
+        self.row.addWidget(self.load_bar)
+        self.row.addWidget(self.unload_button)
+        self.row.addStretch(1)
+        self.row.addWidget(self.context)
+        self.row.addWidget(self.context_bar)
+        self.row.addWidget(self.system_button)
 
     def choice(self) -> ModelChoice:
         """The model chosen: an installed model's folder, or a remote engine and its model."""
@@ -97,3 +145,70 @@ class ModelHeader(QWidget):
         name, models = result
         self.remote_models[name] = models
         self.refresh_models()
+
+    # the model's state ----------------------------------------------------------------------------------------
+
+    def _on_activated(self, _index: int) -> None:
+        """The person picked a model: say what switching means when it is another one."""
+        now = self.model_box.currentText()
+        if self._previous and now != self._previous:
+            self.model_switched.emit(now, self._previous)
+        self._previous = now
+
+    def on_host_event(self, event: HostEvent) -> None:
+        """Show what the model host does: loading (a bar, with its fraction when the host reports one, else
+        moving, and the seconds so far), loaded, unloaded."""
+        if event.kind == "loading":
+            self._loading = (event.name, time.monotonic())
+            fraction = getattr(event, "progress", None)
+            if isinstance(fraction, float):
+                self.load_bar.setRange(0, 100)
+                self.load_bar.setValue(int(100 * fraction))
+            else:
+                self.load_bar.setRange(0, 0)  # moving: the host does not say how far it is
+            self.load_bar.show()
+            self.unload_button.hide()
+            self._tick.start()
+            self._show_loading()
+        elif event.kind in ("loaded", "unloaded", "refused"):
+            if self._loading and self._loading[0] == event.name:
+                self._loading = None
+                self._tick.stop()
+                self.load_bar.hide()
+            if event.kind == "loaded":
+                self._loaded.add(event.name)
+            else:
+                self._loaded.discard(event.name)
+            self._show_state(event)
+
+    def _show_loading(self) -> None:
+        if self._loading is not None:
+            name, since = self._loading
+            self.state.setText(self.tr("Loading {0}… {1} s").format(name, int(time.monotonic() - since)))
+
+    def _show_state(self, event: HostEvent) -> None:
+        if event.kind == "loaded":
+            self.state.setText(self.tr("● {0} loaded in {1:.1f} s").format(event.name, event.seconds))
+        elif event.kind == "unloaded":
+            self.state.setText(self.tr("{0} unloaded; the next message loads it again").format(event.name))
+        else:
+            self.state.setText(self.tr("{0} could not load: {1}").format(event.name, event.reason))
+        self.unload_button.setVisible(bool(self._loaded))
+
+    @property
+    def loading(self) -> bool:
+        """A model is being loaded now."""
+        return self._loading is not None
+
+    def show_context(self, used: int, size: int) -> None:
+        """How much of the model's context the conversation takes (after a reply)."""
+        if size <= 0:
+            self.context.clear()
+            self.context_bar.hide()
+            return
+        self.context.setText(self.tr("Context {0} / {1}").format(f"{used:,}", f"{size:,}"))
+        self.context.setToolTip(self.tr("The conversation takes {0}% of what the model can read at once; older "
+                                        "turns are dropped when it is full").format(round(100 * used / size)))
+        self.context_bar.setRange(0, size)
+        self.context_bar.setValue(min(used, size))
+        self.context_bar.show()

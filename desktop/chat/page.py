@@ -8,12 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from desktop.chat.composer import Composer
+from desktop.chat.drop import DropTarget
 from desktop.chat.header import ModelHeader
+from desktop.chat.mathstore import MathStore
 from desktop.chat.reply import add_text, finish, live_row, reply_work, stored_row
 from desktop.chat.sidebar import ConversationList
 from desktop.chat.transcript import MessageDelegate, Row, TranscriptModel, TranscriptView
@@ -71,11 +73,17 @@ class ChatPage(QWidget):
 
         self.header = ModelHeader(self.settings, self.jobs)
         self.header.system_prompt_requested.connect(self._edit_system_prompt)
+        self.header.unload_requested.connect(self.inference.host.unload_all)
+        self.header.model_switched.connect(self._on_model_switched)
+        self.inference.host_event.connect(self.header.on_host_event)
         self.model_box, self.system_button = self.header.model_box, self.header.system_button
 
         self.model = TranscriptModel()
         self.view = TranscriptView()
         self.delegate = MessageDelegate(self.view)
+        self.math = MathStore(self.jobs, self)
+        self.delegate.math = self.math
+        self.math.ready.connect(self.model.changed_all)
         self.view.setItemDelegate(self.delegate)
         self.view.setModel(self.model)
         self.delegate.action.connect(self._on_action)
@@ -87,24 +95,32 @@ class ChatPage(QWidget):
         self.composer.submitted.connect(self.submit)
         self.composer.send_clicked.connect(self._send_or_stop)
         self.composer.answer_now_requested.connect(self.answer_now)
+        self.composer.stop_requested.connect(self.stop)
         self.header.ready_changed.connect(self.composer.set_ready)
         self.input, self.send_button = self.composer.input, self.composer.send_button
         self.answer_now_button, self.warning = self.composer.answer_now_button, self.composer.warning
         self.edit_label = self.composer.edit_label
 
         main = QWidget()
+        main.setObjectName("chatMain")
+        main.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         main_layout = QVBoxLayout(main)
         main_layout.setContentsMargins(0, 0, 0, 0)
+        main_layout.setSpacing(0)
         main_layout.addWidget(self.header)
         main_layout.addWidget(self.view, 1)
         main_layout.addWidget(self.composer)
+        self.main = main
+        self.drop_target = DropTarget(self.view)
 
         splitter = QSplitter()
+        splitter.setHandleWidth(1)
         splitter.addWidget(self.sidebar)
         splitter.addWidget(main)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([240, 760])
+        splitter.setSizes([250, 750])
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
 
     # models ------------------------------------------------------------------------------------------------------
@@ -121,6 +137,17 @@ class ChatPage(QWidget):
     def refresh_remote(self) -> None:
         """Ask the remote engines for their models, in the background (see ModelHeader.refresh_remote)."""
         self.header.refresh_remote()
+
+    def _on_model_switched(self, now: str, before: str) -> None:
+        """Say what switching the model mid-conversation does."""
+        if self.conversation_id is None or not self.model.rows:
+            return
+        loaded = [name for name in self.inference.host.loaded() if name == before]
+        text = self.tr("The next reply comes from {0}: it reads this conversation from the start, so it begins "
+                       "slower; earlier replies stay as {1} wrote them.").format(now, before)
+        if loaded:
+            text += " " + self.tr("{0} is unloaded to make room.").format(before)
+        self.composer.show_warning(text)
 
     # conversations -----------------------------------------------------------------------------------------------
 
@@ -216,14 +243,21 @@ class ChatPage(QWidget):
         return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self._local_paths(event):
+        paths = self._local_paths(event)
+        if paths:
             event.acceptProposedAction()
+            self.drop_target.show_over(len(paths))
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if self._local_paths(event):
             event.acceptProposedAction()
 
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drop_target.hide()
+        super().dragLeaveEvent(event)
+
     def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_target.hide()
         paths = self._local_paths(event)
         if paths:
             event.acceptProposedAction()
@@ -342,6 +376,7 @@ class ChatPage(QWidget):
                 self.status.emit({"model": live.model, "provider": s.provider, "provider_reason": s.provider_reason,
                                   "tokens_per_s": s.decode_tokens_per_s, "context_used": s.context_used,
                                   "context_size": s.context_size})
+                self.header.show_context(s.context_used, s.context_size)
                 self.reply_finished.emit(event)
         if touched is not None and visible:
             self._follow = follow
@@ -396,10 +431,20 @@ class ChatPage(QWidget):
             self.composer.start_edit(i, row.content)
         elif verb == "regenerate":
             self.regenerate()
+        elif verb == "answer-now":
+            self.answer_now()
         elif verb == "cite" and arg.isdigit():
             source = next((s for s in row.stats.get("sources", []) if s.get("number") == int(arg)), None)
             if source is not None:
                 self.open_source(source)
+
+    def copy_last_answer(self) -> str:
+        """Put the last answer of the open conversation on the clipboard; returns it ("" when there is none)."""
+        last = next((r for r in reversed(self.model.rows) if r.role == "assistant" and r.content), None)
+        if last is None:
+            return ""
+        QGuiApplication.clipboard().setText(last.content)
+        return last.content
 
     def edit(self, message_id: int) -> None:
         """Start editing a user message (as its Edit link does)."""

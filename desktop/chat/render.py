@@ -1,4 +1,5 @@
-"""Model output to safe HTML for Qt's rich text: Markdown, highlighted code, tables and legible LaTeX.
+"""Model output to safe HTML for Qt's rich text: Markdown, highlighted code under a header, tables, quotes and
+math typeset as images (desktop/chat/typeset.py).
 
 Model output is untrusted: raw HTML is escaped (never interpreted), images are shown as their alt text and never
 fetched, and links are shown as text with their address, never as something that opens or loads.
@@ -11,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
@@ -20,63 +22,61 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
+from PySide6.QtCore import QCoreApplication
 
-_GREEK = {name: chr(code) for name, code in (
-    ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4), ("epsilon", 0x3B5), ("zeta", 0x3B6),
-    ("eta", 0x3B7), ("theta", 0x3B8), ("lambda", 0x3BB), ("mu", 0x3BC), ("pi", 0x3C0), ("rho", 0x3C1),
-    ("sigma", 0x3C3), ("tau", 0x3C4), ("phi", 0x3C6), ("omega", 0x3C9), ("Delta", 0x394), ("Sigma", 0x3A3),
-    ("Omega", 0x3A9), ("Pi", 0x3A0))}
-_SYMBOLS = {"times": "×", "cdot": "·", "div": "÷", "pm": "±", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥",
-            "neq": "≠", "ne": "≠", "approx": "≈", "infty": "∞", "to": "→", "rightarrow": "→", "Rightarrow": "⇒",
-            "leftarrow": "←", "in": "∈", "sum": "∑", "prod": "∏", "int": "∫", "partial": "∂", "circ": "°",
-            "ldots": "…", "cdots": "⋯", "quad": "  ", "qquad": "    ", ",": " ", ";": " ", "!": ""} | _GREEK
-_SUP = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
-_SUB = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
+from desktop.chat.typeset import Formula, MathKey, typeset
+from desktop.theme import LIGHT, MONO_FAMILIES, Tokens, tokens
+
+MONO = ", ".join(f"'{f}'" if " " in f else f for f in MONO_FAMILIES)
+
 _MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\\$\w])\$(?!\s)([^$\n]+?)(?<!\s)\$(?!\w)",
                    re.DOTALL)
-_GROUP = r"\{((?:[^{}]|\{[^{}]*\})*)\}"
+# chat-template tokens a model may emit as text (a stray </think>, DeepSeek's <｜end▁of▁sentence｜>, Qwen's
+# <|im_end|>, Llama's </s>): never shown; the engine should not pass them on, and this guards the window if it does
+_SPECIAL = re.compile(r"</?think>|<\|[A-Za-z0-9_▁.:-]{1,40}\|>|<｜[^｜<>\n]{1,40}｜>|</s>|<s>(?=\s*$)")
+_FENCE = re.compile(r"(^```.*?^```[^\n]*$|^~~~.*?^~~~[^\n]*$)", re.M | re.S)
 
 
-def latex_to_text(tex: str) -> str:
-    """Turn common LaTeX into readable Unicode text (fractions, roots, powers, Greek, operators, \\boxed)."""
-    out = tex.strip()
-    for _ in range(4):  # nested constructs
-        out = re.sub(r"\\[dt]?frac\s*" + _GROUP + r"\s*" + _GROUP, r"(\1)/(\2)", out)
-        out = re.sub(r"\\sqrt\s*" + _GROUP, r"√(\1)", out)
-        out = re.sub(r"\\boxed\s*" + _GROUP, r"【\1】", out)
-        out = re.sub(r"\\(?:text|mathrm|mathbf|mathit|operatorname)\s*" + _GROUP, r"\1", out)
-    out = re.sub(r"\^\{([0-9+\-=()n]+)\}|\^([0-9n])", lambda m: (m.group(1) or m.group(2)).translate(_SUP), out)
-    out = re.sub(r"_\{([0-9+\-=()]+)\}|_([0-9])", lambda m: (m.group(1) or m.group(2)).translate(_SUB), out)
-    out = re.sub(r"\\left|\\right", "", out)
-    out = re.sub(r"\\([A-Za-z]+|[,;!])", lambda m: _SYMBOLS.get(m.group(1), m.group(1)), out)
-    return out.replace("{", "").replace("}", "")
+def clean_special_tokens(text: str) -> str:
+    """``text`` without chat-template special tokens (code blocks are left as written)."""
+    return "".join(part if part.startswith(("```", "~~~")) else _SPECIAL.sub("", part)
+                   for part in _FENCE.split(text))
 
 
 @dataclass
 class Rendered:
-    """HTML for a piece of Markdown and the code blocks it contains (for the copy buttons)."""
+    """HTML for a piece of Markdown, the code blocks it contains (for the Copy buttons) and the images of its typeset
+    math (resource name → PNG bytes)."""
 
     html: str
     code_blocks: list[str] = field(default_factory=list)
+    images: dict[str, bytes] = field(default_factory=dict)
 
 
 class _SafeRenderer(RendererHTML):
-    """Escapes HTML, shows links and images as text, highlights code with a copy link per block."""
+    """Escapes HTML, shows links and images as text, highlights code under a header (language, Copy), frames
+    quotes and tables."""
 
-    def __init__(self, parser: MarkdownIt | None = None) -> None:
+    def __init__(self, parser: MarkdownIt | None = None, colors: Tokens = LIGHT, block_prefix: str = "") -> None:
         super().__init__(parser)
         self.code_blocks: list[str] = []
-        self.code_style = "default"
-        self.code_background = "#f2f2f2"
-        self.block_prefix = ""
+        self.colors = colors
+        self.block_prefix = block_prefix
 
     def _code(self, code: str, lang: str) -> str:
+        t = self.colors
         index = len(self.code_blocks)
         self.code_blocks.append(code)
-        body = _highlight(code, lang, self.code_style)
-        return (f'<table width="100%" cellpadding="6" bgcolor="{self.code_background}"><tr><td>'
-                f'<pre style="font-family:monospace">{body}</pre>'
-                f'<a href="ponder:copy-code/{self.block_prefix}{index}">Copy code</a></td></tr></table>')
+        body = _highlight(code, lang, "monokai" if t.dark else "default")
+        label = html.escape(lang) if lang else QCoreApplication.translate("Transcript", "code")
+        copy = QCoreApplication.translate("Transcript", "Copy")
+        return (f'<table width="100%" cellspacing="0" cellpadding="0" bgcolor="{t.code_bg}">'
+                f'<tr><td bgcolor="{t.code_header}" style="padding:4px 10px">'
+                f'<table width="100%" cellspacing="0" cellpadding="0"><tr>'
+                f'<td><span style="color:{t.dim}; font-size:small">{label}</span></td>'
+                f'<td align="right"><a href="ponder:copy-code/{self.block_prefix}{index}" '
+                f'style="color:{t.dim}; font-size:small; text-decoration:none">{copy}</a></td></tr></table></td></tr>'
+                f'<tr><td style="padding:8px 10px"><pre style="font-family:{MONO}">{body}</pre></td></tr></table>')
 
     def fence(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         token = tokens[idx]
@@ -84,6 +84,22 @@ class _SafeRenderer(RendererHTML):
 
     def code_block(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         return self._code(tokens[idx].content, "")
+
+    def blockquote_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        return (f'<table cellspacing="0" cellpadding="0" width="100%"><tr><td width="3" bgcolor="{self.colors.border}">'
+                f'</td><td style="padding-left:12px; color:{self.colors.dim}">')
+
+    def blockquote_close(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        return "</td></tr></table>"
+
+    def table_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        return (f'<table border="1" cellspacing="0" cellpadding="6" style="border-collapse:collapse; '
+                f'border-color:{self.colors.border}">')
+
+    def th_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        align = tokens[idx].attrGet("style") or ""
+        align = " align=\"" + str(align).split(":")[-1] + "\"" if align else ""
+        return f'<th bgcolor="{self.colors.code_header}"{align}>'
 
     def image(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
         token = tokens[idx]
@@ -114,29 +130,70 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
 
 
-def render_markdown(text: str, *, code_style: str = "default", code_background: str = "#f2f2f2",
-                    block_prefix: str = "") -> Rendered:
-    """Markdown → safe HTML; math in $…$, $$…$$, \\(…\\) and \\[…\\] shown as Unicode text."""
-    maths: list[str] = []
+class MathSource(Protocol):
+    """Typeset formulas kept elsewhere (desktop/chat/mathstore.py): ``get`` returns them, None for invalid TeX, or
+    ``missing`` until ``request`` has had them typeset."""
+
+    missing: object
+
+    def __hash__(self) -> int: ...
+
+    def get(self, key: MathKey) -> tuple[Formula, ...] | object | None: ...
+
+    def request(self, key: MathKey) -> None: ...
+
+
+def _math_html(tex: str, display: bool, t: Tokens, images: dict[str, bytes], math: MathSource | None) -> str:
+    """A formula as images (kept in ``images``), or its source text when it cannot be typeset (or, with ``math``,
+    until it has been typeset in the background)."""
+    key: MathKey = (" ".join(tex.split()), t.text, t.boxed, 12.5 if display else 10.5)
+    if math is None:
+        formulas: object = typeset(*key)
+    else:
+        formulas = math.get(key)
+        if formulas is math.missing:
+            math.request(key)
+    if not isinstance(formulas, tuple):
+        source = html.escape(f"\\[{tex}\\]" if display else f"${tex}$")
+        code = f'<code style="font-family:{MONO}">{source}</code>'
+        return f'<p align="center">{code}</p>' if display else code
+    tags = []
+    for f in formulas:
+        assert isinstance(f, Formula)
+        images[f.name] = f.png
+        tags.append(f'<img src="{f.name}" width="{f.width}" height="{f.height}" style="vertical-align:middle">')
+    body = "".join(tags)
+    return f'<p align="center">{body}</p>' if display else body
+
+
+def has_math(text: str) -> bool:
+    """Whether ``text`` may hold a formula (its rendering then depends on what has been typeset)."""
+    return "$" in text or "\\[" in text or "\\(" in text
+
+
+def render_markdown(text: str, *, dark: bool = False, block_prefix: str = "",
+                    math: MathSource | None = None) -> Rendered:
+    """Markdown → safe HTML in the light or dark theme's colours; math in $…$, $$…$$, \\(…\\) and \\[…\\]
+    typeset as images (their source text when invalid)."""
+    colors = tokens(dark)
+    maths: list[tuple[str, bool]] = []
 
     def stash(match: re.Match[str]) -> str:
         tex = next(g for g in match.groups() if g is not None)
-        maths.append(latex_to_text(tex))
         display = match.group(0).startswith(("$$", "\\["))
+        maths.append((tex, display))
         return f"\n\nPONDERMATHBLOCK{len(maths) - 1}X\n\n" if display else f"PONDERMATH{len(maths) - 1}X"
 
-    source = _MATH.sub(stash, text)
+    source = "".join(part if part.startswith(("```", "~~~")) else _MATH.sub(stash, part)
+                     for part in _FENCE.split(text))
     md = _parser()
-    renderer = _SafeRenderer(md)
-    renderer.code_style = code_style
-    renderer.code_background = code_background
-    renderer.block_prefix = block_prefix
+    renderer = _SafeRenderer(md, colors, block_prefix)
     out = renderer.render(md.parse(source), md.options, {})
+    images: dict[str, bytes] = {}
 
     def unstash(match: re.Match[str]) -> str:
-        value = html.escape(maths[int(match.group(2))])
-        return f'<p align="center"><i>{value}</i></p>' if match.group(1) else f"<i>{value}</i>"
+        tex, display = maths[int(match.group(2))]
+        return _math_html(tex, display, colors, images, math)
 
     out = re.sub(r"(?:<p>)?PONDERMATH(BLOCK)?(\d+)X(?:</p>)?", unstash, out)
-    out = out.replace("<table>\n", '<table border="1" cellspacing="0" cellpadding="4">\n')
-    return Rendered(out, renderer.code_blocks)
+    return Rendered(out, renderer.code_blocks, images)

@@ -76,6 +76,7 @@ def add_text(live: Row, event: TextDelta) -> bool:
     """Add streamed text to the live row; True when it is the first of the answer (the reasoning has ended)."""
     if event.channel == "reasoning":
         live.reasoning += event.text
+        live.reasoning_tokens = event.tokens  # all tokens so far are reasoning ones while it lasts
         return False
     first = live.reasoning_s is None
     if first:
@@ -90,5 +91,6 @@ def finish(live: Row, event: Finished) -> None:
     live.content, live.reasoning = event.answer, event.reasoning
     live.state = "cancelled" if event.finish_reason == "cancelled" else "complete"
     live.stats = {**live.stats, **asdict(event.stats), "reasoning_unfinished": event.reasoning_unfinished}
+    live.reasoning_tokens = event.stats.reasoning_tokens or live.reasoning_tokens
     if live.reasoning_s is None and event.reasoning:
         live.reasoning_s = event.stats.reasoning_s

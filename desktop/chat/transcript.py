@@ -6,18 +6,13 @@ re-renders only its own row. Links inside a message (``ponder:ACTION/ID``) becom
 
 from __future__ import annotations
 
-import html
-import re
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
-    QT_TRANSLATE_NOOP,
     QAbstractListModel,
-    QCoreApplication,
     QEvent,
     QModelIndex,
     QPersistentModelIndex,
@@ -26,192 +21,36 @@ from PySide6.QtCore import (
     QRectF,
     QSize,
     Qt,
+    QUrl,
     Signal,
 )
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPalette, QTextDocument
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyledItemDelegate, QStyleOptionViewItem, QWidget
-
-from desktop.chat.render import render_markdown
-
-MARGIN = 10
-
-
-def _t(text: str) -> str:
-    """The transcript's texts in the person's language (context "Transcript")."""
-    return QCoreApplication.translate("Transcript", text)
-
-
-# listed literally so lupdate extracts them
-_TEXTS = (
-    QT_TRANSLATE_NOOP("Transcript", "Thinking… {0} s"), QT_TRANSLATE_NOOP("Transcript", "Reasoning (unfinished)"),
-    QT_TRANSLATE_NOOP("Transcript", "Reasoning"), QT_TRANSLATE_NOOP("Transcript", "Thought for {0} s"),
-    QT_TRANSLATE_NOOP("Transcript", "You"), QT_TRANSLATE_NOOP("Transcript", "Assistant"),
-    QT_TRANSLATE_NOOP("Transcript", "Interrupted"), QT_TRANSLATE_NOOP("Transcript", "Stopped"),
-    QT_TRANSLATE_NOOP("Transcript", "Copy"), QT_TRANSLATE_NOOP("Transcript", "Edit"),
-    QT_TRANSLATE_NOOP("Transcript", "Regenerate"), QT_TRANSLATE_NOOP("Transcript", "Sources:"),
-    QT_TRANSLATE_NOOP("Transcript", "No passage in the documents matched this question."),
+from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPalette, QTextDocument
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QFrame,
+    QListView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
 )
+
+from desktop.chat.pieces import Piece, Row, link_citations, message_html, message_pieces, split_markdown
+from desktop.chat.render import MathSource
+
+MARGIN = 10  # inside a message, around its text
+COLUMN = 760  # the reading column's widest, as in LM Studio and Jan: long lines are hard to read
+GUTTER = 24  # at least this much space left and right of the column
+GAP = 8  # between messages (half above, half below)
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+__all__ = ["MARGIN", "ROW_ROLE", "MessageDelegate", "Piece", "Row", "TranscriptModel", "TranscriptView",
+           "column", "link_citations", "message_html", "message_pieces", "split_markdown"]
 
 
-@dataclass
-class Row:
-    """What the view shows of one message (the live parts of a streaming reply included)."""
-
-    id: int
-    role: str
-    content: str = ""
-    reasoning: str = ""
-    state: str = "complete"
-    model: str = ""
-    stats: dict[str, Any] = field(default_factory=dict)
-    engine: str = ""  # who ran the model: "local" or a remote engine's name
-    streaming: bool = False
-    started: float = 0.0  # monotonic time the reply started (for "Thinking… N s")
-    reasoning_s: float | None = None  # set when the reasoning closed
-    expanded: bool | None = None  # None: automatic (open while thinking, closed once the answer starts)
-    notice: str = ""
-    version: int = 0
-
-    @property
-    def thinking(self) -> bool:
-        """Still inside the reasoning block."""
-        return self.streaming and self.reasoning_s is None and not self.content
-
-    @property
-    def reasoning_open(self) -> bool:
-        """Whether the reasoning block is shown expanded."""
-        return self.expanded if self.expanded is not None else self.thinking
-
-
-def _reasoning_header(row: Row) -> str:
-    if row.thinking:
-        return _t("Thinking… {0} s").format(int(time.monotonic() - row.started))
-    seconds = row.reasoning_s if row.reasoning_s is not None else row.stats.get("reasoning_s")
-    if row.stats.get("reasoning_unfinished") or (not row.streaming and not row.content and row.state != "complete"):
-        return _t("Reasoning (unfinished)")
-    if seconds is None:
-        return _t("Reasoning")
-    return _t("Thought for {0} s").format(round(seconds))
-
-
-CHUNK_CHARS = 1200
-
-
-def split_markdown(text: str, limit: int = CHUNK_CHARS) -> list[str]:
-    """Cut Markdown at blank lines outside code fences and display math into chunks of about ``limit`` characters.
-
-    Each chunk renders (and lays out) on its own, so a growing reply re-renders only its last chunk.
-    """
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    fenced = math = False
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if stripped.startswith(("```", "~~~")):
-            fenced = not fenced
-        elif stripped.count("$$") % 2 == 1 and not fenced:
-            math = not math
-        current.append(line)
-        size += len(line) + 1
-        if not stripped and not fenced and not math and size >= limit:
-            chunks.append("\n".join(current))
-            current, size = [], 0
-    if current:
-        chunks.append("\n".join(current))
-    return chunks
-
-
-@lru_cache(maxsize=4096)
-def _chunk_html(text: str, style: str, background: str, prefix: str) -> tuple[str, tuple[str, ...]]:
-    rendered = render_markdown(text, code_style=style, code_background=background, block_prefix=prefix)
-    return rendered.html, tuple(rendered.code_blocks)
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One separately laid-out part of a message: its HTML and the code blocks it holds."""
-
-    html: str
-    codes: tuple[str, ...] = ()
-
-
-def message_pieces(row: Row, palette: QPalette) -> list[Piece]:
-    """A message as pieces: header, reasoning (chunked), answer (chunked), notes and the action links."""
-    dim = palette.color(QPalette.ColorRole.PlaceholderText).name()
-    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
-    code_bg = "#2b2b2b" if dark else "#f2f2f2"
-    style = "monokai" if dark else "default"
-    who = _t("You") if row.role == "user" else _t("Assistant")
-    if row.role == "assistant" and row.model:
-        who += f" · {html.escape(row.model)}"
-        if row.engine and row.engine != "local":
-            who += f" @ {html.escape(row.engine)}"
-    pieces = [Piece(f"<p><b>{who}</b></p>")]
-
-    def markdown(text: str, wrap: str = "") -> None:
-        for chunk in split_markdown(text):
-            body, codes = _chunk_html(chunk, style, code_bg, f"{len(pieces)}:")
-            pieces.append(Piece(f'<div style="{wrap}">{body}</div>' if wrap else body, codes))
-
-    if row.role == "assistant" and (row.reasoning.strip() or row.thinking):
-        arrow = "▾" if row.reasoning_open else "▸"
-        pieces.append(Piece(f'<p><a href="ponder:toggle/{row.id}" style="color:{dim}">{arrow} '
-                            f"{_reasoning_header(row)}</a></p>"))
-        if row.reasoning_open and row.reasoning.strip():
-            markdown(row.reasoning, f"color:{dim}; margin-left:14px")
-    sources = row.stats.get("sources") if row.role == "assistant" else None
-    if row.role == "user":
-        pieces.append(Piece("<p>" + html.escape(row.content).replace("\n", "<br>") + "</p>"))
-    elif row.content:
-        first = len(pieces)
-        markdown(row.content)
-        if sources:
-            numbers = {int(s["number"]) for s in sources}
-            pieces[first:] = [Piece(link_citations(p.html, numbers), p.codes) for p in pieces[first:]]
-    if sources and not row.streaming:
-        links = [f'<a href="ponder:cite/{int(s["number"])}">[{int(s["number"])}] {html.escape(str(s["label"]))}</a>'
-                 for s in sources]
-        pieces.append(Piece(f'<p style="font-size:small">{_t("Sources:")} ' + " · ".join(links) + "</p>"))
-    elif sources is not None and not sources and not row.streaming:
-        pieces.append(Piece(f'<p style="color:{dim}; font-size:small">'
-                            f'{_t("No passage in the documents matched this question.")}</p>'))
-    if row.notice:
-        pieces.append(Piece(f'<p style="color:#c77700">⚠ {html.escape(row.notice)}</p>'))
-    if row.state in ("interrupted", "cancelled") and not row.streaming:
-        label = _t("Interrupted") if row.state == "interrupted" else _t("Stopped")
-        pieces.append(Piece(f'<p style="color:{dim}"><i>{label}</i></p>'))
-    if not row.streaming:
-        actions = [f'<a href="ponder:copy/{row.id}">{_t("Copy")}</a>']
-        if row.role == "user":
-            actions.append(f'<a href="ponder:edit/{row.id}">{_t("Edit")}</a>')
-        else:
-            actions.append(f'<a href="ponder:regenerate/{row.id}">{_t("Regenerate")}</a>')
-        pieces.append(Piece(f'<p style="font-size:small">{" · ".join(actions)}</p>'))
-    return pieces
-
-
-_CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
-_PRE = re.compile(r"(<pre.*?</pre>)", re.S)
-
-
-def link_citations(body: str, numbers: set[int]) -> str:
-    """Turn the citations ``[1]``, ``[2, 3]`` of an answer's HTML into links to those sources (not in code)."""
-
-    def link(match: re.Match[str]) -> str:
-        parts = [n.strip() for n in match.group(1).split(",")]
-        if not all(int(n) in numbers for n in parts):
-            return match.group(0)
-        return "[" + ", ".join(f'<a href="ponder:cite/{n}">{n}</a>' for n in parts) + "]"
-
-    return "".join(part if part.startswith("<pre") else _CITATION.sub(link, part) for part in _PRE.split(body))
-
-
-def message_html(row: Row, palette: QPalette) -> tuple[str, list[str]]:
-    """The whole message as one HTML string, and its code blocks (for export and checks)."""
-    pieces = message_pieces(row, palette)
-    return "".join(p.html for p in pieces), [code for p in pieces for code in p.codes]
+def column(view_width: int) -> tuple[int, int]:
+    """Where the reading column sits in a view ``view_width`` wide: (left edge, width)."""
+    width = max(100, min(COLUMN, view_width - 2 * GUTTER))
+    return max(0, (view_width - width) // 2), width
 
 
 class TranscriptModel(QAbstractListModel):
@@ -250,6 +89,13 @@ class TranscriptModel(QAbstractListModel):
         """Row number of a message id, or -1."""
         return next((i for i, r in enumerate(self.rows) if r.id == message_id), -1)
 
+    def changed_all(self) -> None:
+        """Every row's rendering is stale (new formulas were typeset): the view lays out again what it shows."""
+        for row in self.rows:
+            row.version += 1
+        if self.rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self.rows) - 1))
+
     def changed(self, row: Row) -> None:
         """Tell the view a row's content changed (its cached rendering is dropped)."""
         row.version += 1
@@ -281,6 +127,7 @@ class MessageDelegate(QStyledItemDelegate):
         self._docs: OrderedDict[tuple[str, int], QTextDocument] = OrderedDict()
         self._layouts: OrderedDict[tuple[int, int, int], Layout] = OrderedDict()
         self._cache_size = cache_size
+        self.math: MathSource | None = None  # formulas typeset in the background (set by the page)
         self.last_cost_s = 0.0  # how long the last message took to render and lay out
 
     def _doc(self, piece: Piece, width: int, palette: QPalette) -> QTextDocument:
@@ -291,9 +138,12 @@ class MessageDelegate(QStyledItemDelegate):
             return doc
         doc = QTextDocument()
         doc.setDocumentMargin(0)
+        doc.setDefaultFont(QApplication.font())
         doc.setDefaultStyleSheet(f"a {{ color: {palette.color(QPalette.ColorRole.Link).name()}; }}")
+        for name, png in piece.images:  # typeset math, kept in the document (nothing is ever fetched)
+            doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), QImage.fromData(png))
         doc.setHtml(piece.html)
-        doc.setTextWidth(max(50, width - 2 * MARGIN))
+        doc.setTextWidth(max(50, width))
         doc.size()  # lay it out now
         self._docs[key] = doc
         while len(self._docs) > self._cache_size:
@@ -308,7 +158,7 @@ class MessageDelegate(QStyledItemDelegate):
             self._layouts.move_to_end(key)
             return hit
         started = time.perf_counter()
-        pieces = tuple(message_pieces(row, palette))
+        pieces = tuple(message_pieces(row, palette, self.math))
         docs = tuple(self._doc(p, width, palette) for p in pieces)
         tops, y = [], 0.0
         for doc in docs:
@@ -322,42 +172,52 @@ class MessageDelegate(QStyledItemDelegate):
         return result
 
     def width(self, option: QStyleOptionViewItem) -> int:
-        """The width messages are laid out at: the view's, so size hints and painting agree."""
+        """The view's width, so size hints and painting agree."""
         parent = self.parent()
         if isinstance(parent, QListView):
             return max(100, parent.viewport().width())
         return option.rect.width() or 600  # type: ignore[attr-defined]
 
+    @staticmethod
+    def text_origin(rect_left: int, rect_top: int, view_width: int) -> tuple[int, int, int]:
+        """Where a message's text starts (x, y) in the view, and how wide it is laid out."""
+        left, width = column(view_width)
+        return rect_left + left + MARGIN, rect_top + GAP // 2 + MARGIN, width - 2 * MARGIN
+
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         row: Row = index.data(ROW_ROLE)
         width = self.width(option)
-        layout = self.layout(row, width, option.palette)  # type: ignore[attr-defined]
-        return QSize(width, int(layout.height) + 2 * MARGIN)
+        layout = self.layout(row, self.text_origin(0, 0, width)[2], option.palette)  # type: ignore[attr-defined]
+        return QSize(width, int(layout.height) + 2 * MARGIN + GAP)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
         row: Row = index.data(ROW_ROLE)
         rect = option.rect  # type: ignore[attr-defined]
         palette = option.palette  # type: ignore[attr-defined]
-        width = self.width(option)
-        layout = self.layout(row, width, palette)
+        x, y, text_width = self.text_origin(rect.left(), rect.top(), self.width(option))
+        layout = self.layout(row, text_width, palette)
         painter.save()
-        if row.role == "user":
-            base = palette.color(QPalette.ColorRole.AlternateBase)
-            painter.fillRect(rect.adjusted(4, 3, -4, -3), base if base.isValid() else QColor("#f4f4f4"))
-        painter.translate(rect.left() + MARGIN, rect.top() + MARGIN)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if row.role == "user":  # the person's words in a soft bubble; the answers on the page itself
+            bubble = QRectF(x - MARGIN, y - MARGIN, text_width + 2 * MARGIN, layout.height + 2 * MARGIN)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
+            painter.drawRoundedRect(bubble, 12, 12)
+        painter.translate(x, y)
         for doc, top in zip(layout.docs, layout.tops, strict=True):
             painter.save()
             painter.translate(0, top)
-            doc.drawContents(painter, QRectF(0, 0, width - 2 * MARGIN, doc.size().height()))
+            doc.drawContents(painter, QRectF(0, 0, text_width, doc.size().height()))
             painter.restore()
         painter.restore()
 
     def anchor_at(self, row: Row, rect_left: int, rect_top: int, width: int, palette: QPalette,
                   pos: QPointF) -> str:
         """The link under ``pos`` (view coordinates), or ""."""
-        layout = self.layout(row, width, palette)
-        x, y = pos.x() - rect_left - MARGIN, pos.y() - rect_top - MARGIN
+        left, top0, text_width = self.text_origin(rect_left, rect_top, width)
+        layout = self.layout(row, text_width, palette)
+        x, y = pos.x() - left, pos.y() - top0
         for doc, top in zip(layout.docs, layout.tops, strict=True):
             if top <= y < top + doc.size().height():
                 return doc.documentLayout().anchorAt(QPointF(x, y - top))
@@ -377,7 +237,7 @@ class MessageDelegate(QStyledItemDelegate):
         verb, _, arg = href[len("ponder:"):].partition("/")
         if verb == "copy-code":
             piece_text, _, code_text = arg.partition(":")
-            pieces = self.layout(row, width, palette).pieces
+            pieces = self.layout(row, self.text_origin(0, 0, width)[2], palette).pieces
             code = ""
             if piece_text.isdigit() and code_text.isdigit() and int(piece_text) < len(pieces):
                 codes = pieces[int(piece_text)].codes
@@ -402,7 +262,9 @@ class TranscriptView(QListView):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setWordWrap(True)
         self.setMouseTracking(True)
-        self.setStyleSheet("QListView { border: none; }")
+        self.setObjectName("transcript")
+        self.setAccessibleName(self.tr("Conversation"))
+        self.setFrameShape(QFrame.Shape.NoFrame)
 
     def link_point(self, row: int, href: str) -> QPoint | None:
         """Where the link ``href`` of message ``row`` is drawn, in viewport coordinates (None if not shown)."""
@@ -412,7 +274,8 @@ class TranscriptView(QListView):
             return None
         self.scrollTo(index)
         rect = self.visualRect(index)
-        layout = delegate.layout(index.data(ROW_ROLE), max(100, self.viewport().width()), self.palette())
+        left, top0, text_width = delegate.text_origin(rect.left(), rect.top(), max(100, self.viewport().width()))
+        layout = delegate.layout(index.data(ROW_ROLE), text_width, self.palette())
         for doc, top in zip(layout.docs, layout.tops, strict=True):
             block = doc.begin()
             while block.isValid():
@@ -426,7 +289,7 @@ class TranscriptView(QListView):
                         cursor_x: Any = line.cursorToX(offset + 1)  # (x, position) in PySide6
                         x = box.left() + float(cursor_x[0] if isinstance(cursor_x, tuple) else cursor_x)
                         y = box.top() + line.y() + line.height() / 2
-                        return QPoint(int(rect.left() + MARGIN + x), int(rect.top() + MARGIN + top + y))
+                        return QPoint(int(left + x), int(top0 + top + y))
                     it += 1
                 block = block.next()
         return None

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -23,14 +24,15 @@ from PySide6.QtWidgets import (
 from desktop.documents.indexer import DocumentIndexer
 from desktop.jobs import run_background
 from desktop.offline import offline_note
+from desktop.theme import current_tokens
 from engine.documents.embedders import embedder_folder, find_embedder, get_embedder
 from engine.documents.pipeline import IndexProgress, IndexStage
 from engine.system.cancel import CancelToken
 from engine.system.errors import PonderError
 from engine.system.progress import Progress, Stage, run_with_progress
 
-STAGE_WEIGHT = {IndexStage.EXTRACT: 0.1, IndexStage.EMBED: 0.1, IndexStage.INDEXED: 1.0, IndexStage.SKIPPED: 1.0,
-                IndexStage.FAILED: 1.0}
+STAGE_WEIGHT = {IndexStage.EXTRACT: 0.1, IndexStage.SEARCHABLE: 0.2, IndexStage.EMBED: 0.2, IndexStage.INDEXED: 1.0,
+                IndexStage.SKIPPED: 1.0, IndexStage.FAILED: 1.0}
 
 
 def embedder_ready() -> bool:
@@ -100,29 +102,45 @@ class DocumentsBar(QWidget):
         self.add_button = QPushButton(self.tr("Add documents…"))
         self.add_button.setToolTip(self.tr("Or drop files and folders on the chat: PDF, Word, text, Markdown, HTML"))
         self.add_button.clicked.connect(self._pick_files)
+        self.chooser.setAccessibleName(self.tr("Documents"))
+        self.add_button.setAccessibleName(self.tr("Add documents"))
         self.state = QLabel()
+        self.state.setObjectName("dimLabel")
+        self.state.setAccessibleName(self.tr("Indexing state"))
         self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.bar = QProgressBar()
+        self.state.setMinimumWidth(60)
+        self.state.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.bar = QProgressBar()  # compact: a thin line under the state, as in LM Studio's downloads
+        self.bar.setAccessibleName(self.tr("Indexing progress"))
         self.bar.setRange(0, 1000)
-        self.bar.setMaximumWidth(160)
+        self.bar.setFixedWidth(120)
         self.bar.setTextVisible(False)
         self.pause_button = QPushButton(self.tr("Pause"))
         self.pause_button.clicked.connect(self._pause_or_resume)
         self.files_button = QPushButton(self.tr("Files…"))
         self.files_button.clicked.connect(self.show_files)
         self.get_button = QPushButton(self._get_label())
+        self.get_button.setAccessibleName(self.tr("Get the embedding model"))
         self.get_button.clicked.connect(self.get_embedder)
+        self.pause_button.setAccessibleName(self.tr("Pause or resume indexing"))
+        self.files_button.setAccessibleName(self.tr("Files of this collection"))
         self._getting: CancelToken | None = None
-        layout = QHBoxLayout(self)
+        label = QLabel(self.tr("Documents:"))
+        label.setObjectName("dimLabel")
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(label)
+        row.addWidget(self.chooser)
+        row.addWidget(self.add_button)
+        row.addWidget(self.files_button)
+        row.addWidget(self.state, 1)
+        row.addWidget(self.bar)
+        row.addWidget(self.pause_button)
+        layout = QVBoxLayout(self)  # the offer of the embedding model gets its own line: it never cuts the row
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel(self.tr("Documents:")))
-        layout.addWidget(self.chooser)
-        layout.addWidget(self.add_button)
-        layout.addWidget(self.state, 1)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.pause_button)
-        layout.addWidget(self.get_button)
-        layout.addWidget(self.files_button)
+        layout.setSpacing(4)
+        layout.addLayout(row)
+        layout.addWidget(self.get_button, 0, Qt.AlignmentFlag.AlignLeft)
         indexer.progress.connect(self._on_progress)
         indexer.changed.connect(self.refresh)
         self.refresh()
@@ -155,7 +173,7 @@ class DocumentsBar(QWidget):
         self.files_button.setEnabled(bool(self.collection))
         if self.indexer.error:
             self.state.setText(self.indexer.error)
-            self.state.setStyleSheet("color: #c0392b")
+            self.state.setStyleSheet(f"color: {current_tokens(self.palette()).error}")
         elif not working:
             self.state.setStyleSheet("")
             self.state.setText(self._summary() + (" · " + self.tr("paused") if waiting else ""))
@@ -177,11 +195,14 @@ class DocumentsBar(QWidget):
         return ", ".join(parts)
 
     def _on_progress(self, p: IndexProgress) -> None:
-        within = p.done / p.total if p.stage == IndexStage.EMBED and p.total else STAGE_WEIGHT.get(p.stage, 0.0)
+        embedding = p.stage in (IndexStage.EMBED, IndexStage.SEARCHABLE) and p.total
+        within = 0.2 + 0.8 * p.done / p.total if embedding else STAGE_WEIGHT.get(p.stage, 0.0)
         self.bar.setValue(int(1000 * (p.file_index - 1 + within) / max(1, p.files)))
         name = Path(p.path).name
         if p.stage == IndexStage.FAILED:
             text = self.tr("{0} failed: {1}").format(name, p.message)
+        elif p.stage == IndexStage.SEARCHABLE:  # keyword search finds it now; its vectors are coming
+            text = self.tr("{0} of {1}: {2} — searchable; improving").format(p.file_index, p.files, name)
         elif p.stage == IndexStage.EMBED:
             text = self.tr("Indexing {0} of {1}: {2} — {3}%").format(p.file_index, p.files, name,
                                                                    int(100 * p.done / max(1, p.total)))
@@ -250,7 +271,7 @@ class DocumentsBar(QWidget):
         self.get_button.setText(self._get_label())
         self.refresh()
         self.state.setText(message)
-        self.state.setStyleSheet("color: #c0392b")
+        self.state.setStyleSheet(f"color: {current_tokens(self.palette()).error}")
 
     def show_files(self) -> None:
         """Open the list of files (status and failure reasons)."""

@@ -136,7 +136,7 @@
         <translation type="vanished">导出</translation>
     </message>
     <message>
-        <location filename="../../desktop/chat/page.py" line="+176"/>
+        <location filename="../../desktop/chat/page.py" line="+199"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
@@ -150,7 +150,17 @@
         <translation type="vanished">停止</translation>
     </message>
     <message>
-        <location line="+111"/>
+        <location line="-58"/>
+        <source>The next reply comes from {0}: it reads this conversation from the start, so it begins slower; earlier replies stay as {1} wrote them.</source>
+        <translation>下一条回复由 {0} 生成：它会从头读取本对话，因此开始得较慢；之前的回复保持 {1} 写下的样子。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{0} is unloaded to make room.</source>
+        <translation>{0} 将被卸载以腾出内存。</translation>
+    </message>
+    <message>
+        <location line="+173"/>
         <source>Some documents are still being indexed; this answer uses the ones ready.</source>
         <translation>部分文档仍在建立索引；此回答只使用已就绪的文档。</translation>
     </message>
@@ -160,7 +170,7 @@
         <translation>推理陷入了循环。请按“立即回答”或“停止”。</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+24"/>
         <source>The reply failed</source>
         <translation>回复失败</translation>
     </message>
@@ -168,39 +178,55 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../../desktop/chat/composer.py" line="+40"/>
+        <location filename="../../desktop/chat/composer.py" line="+53"/>
+        <location line="+28"/>
         <source>Answer now</source>
         <translation>立即回答</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-27"/>
         <source>End the reasoning here; the model answers with what it has</source>
         <translation>在此结束推理；模型将根据已有的思考直接回答</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+8"/>
         <source>Editing a message: Enter resends it (later messages are replaced), Esc cancels</source>
         <translation>正在编辑消息：按 Enter 重新发送（之后的消息将被替换），按 Esc 取消</translation>
     </message>
     <message>
-        <location line="+8"/>
-        <location line="+21"/>
+        <location line="+9"/>
+        <location line="+35"/>
         <source>Ask anything — Enter sends, Shift+Enter adds a line</source>
         <translation>有问题尽管问——按 Enter 发送，Shift+Enter 换行</translation>
     </message>
     <message>
-        <location line="-17"/>
-        <location line="+22"/>
+        <location line="-34"/>
+        <source>Message</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+42"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location line="-4"/>
+        <location line="-40"/>
+        <source>Send or stop</source>
+        <translation>发送或停止</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Send (Enter); while a reply runs: Stop (Esc)</source>
+        <translation>发送（Enter）；回复生成中：停止（Esc）</translation>
+    </message>
+    <message>
+        <location line="+28"/>
         <source>Install a model first (Models page)</source>
         <translation>请先安装一个模型（“模型”页面）</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+11"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
@@ -208,17 +234,60 @@
 <context>
     <name>ConversationList</name>
     <message>
-        <location filename="../../desktop/chat/sidebar.py" line="+40"/>
+        <location filename="../../desktop/chat/sidebar.py" line="+48"/>
+        <source>Yesterday</source>
+        <translation>昨天</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{0} days ago</source>
+        <translation>{0} 天前</translation>
+    </message>
+    <message>
+        <location line="+52"/>
+        <location line="+1"/>
         <source>Search conversations</source>
         <translation>搜索对话</translation>
     </message>
     <message>
+        <location line="+4"/>
+        <source>Clear search</source>
+        <translation>清除搜索</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Search</source>
+        <translation>搜索</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <location line="+2"/>
         <source>New chat</source>
         <translation>新对话</translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location line="+1"/>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation>开始新对话（Ctrl+N）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Conversations</source>
+        <translation>对话</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <location line="+27"/>
+        <source>No conversations yet</source>
+        <translation>还没有对话</translation>
+    </message>
+    <message>
+        <location line="-1"/>
+        <source>No conversation matches</source>
+        <translation>没有匹配的对话</translation>
+    </message>
+    <message>
+        <location line="+13"/>
         <source>Rename…</source>
         <translation>重命名…</translation>
     </message>
@@ -262,7 +331,7 @@
 <context>
     <name>DocumentsBar</name>
     <message>
-        <location filename="../../desktop/documents/panel.py" line="+95"/>
+        <location filename="../../desktop/documents/panel.py" line="+98"/>
         <source>The documents this conversation answers from</source>
         <translation>此对话据以回答的文档</translation>
     </message>
@@ -277,28 +346,58 @@
         <translation>也可以把文件或文件夹拖到对话中：PDF、Word、文本、Markdown、HTML</translation>
     </message>
     <message>
-        <location line="+8"/>
-        <location line="+45"/>
+        <location line="+15"/>
+        <location line="+54"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location line="-43"/>
+        <location line="-52"/>
         <source>Files…</source>
         <translation>文件…</translation>
     </message>
     <message>
-        <location line="+103"/>
+        <location line="+116"/>
         <source>Get the embedding model ({0}, {1} MB)</source>
         <translation>获取嵌入模型（{0}，{1} MB）</translation>
     </message>
     <message>
-        <location line="-96"/>
+        <location line="-108"/>
         <source>Documents:</source>
         <translation>文档：</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="-23"/>
+        <source>Documents</source>
+        <translation>文档</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Indexing state</source>
+        <translation>索引状态</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Indexing progress</source>
+        <translation>索引进度</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Get the embedding model</source>
+        <translation>获取嵌入模型</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Pause or resume indexing</source>
+        <translation>暂停或继续索引</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Files of this collection</source>
+        <translation>此文档集的文件</translation>
+    </message>
+    <message>
+        <location line="+31"/>
         <source>None</source>
         <translation>无</translation>
     </message>
@@ -328,9 +427,14 @@
         <translation>{0} 个失败（见“文件…”）</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+9"/>
         <source>{0} failed: {1}</source>
         <translation>{0} 失败：{1}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{0} of {1}: {2} — searchable; improving</source>
+        <translation>第 {0}/{1} 个：{2} — 已可搜索；正在完善</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -343,7 +447,8 @@
         <translation>正在索引第 {0}/{1} 个：{2}</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="-104"/>
+        <location line="+123"/>
         <source>Add documents</source>
         <translation>添加文档</translation>
     </message>
@@ -470,15 +575,39 @@
 <context>
     <name>DownloadsBox</name>
     <message>
-        <location filename="../../desktop/models/downloads.py" line="+318"/>
+        <location filename="../../desktop/models/downloads.py" line="+326"/>
         <source>Downloads</source>
         <translation>下载</translation>
     </message>
 </context>
 <context>
+    <name>DropTarget</name>
+    <message>
+        <location filename="../../desktop/chat/drop.py" line="+20"/>
+        <source>Drop files here</source>
+        <translation>将文件拖放到此处</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+24"/>
+        <source>Drop to add to this conversation&apos;s documents</source>
+        <translation>松开即可添加到本对话的文档</translation>
+    </message>
+    <message>
+        <location line="-18"/>
+        <source>PDF, Word, text, Markdown and HTML files, or folders. They are indexed on this computer; answers cite them.</source>
+        <translation>PDF、Word、文本、Markdown 和 HTML 文件或文件夹。它们在本机上建立索引；回答会引用它们。</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Drop {0} items to add to this conversation&apos;s documents</source>
+        <translation>松开即可将 {0} 项添加到本对话的文档</translation>
+    </message>
+</context>
+<context>
     <name>FilesDialog</name>
     <message>
-        <location filename="../../desktop/documents/panel.py" line="-188"/>
+        <location filename="../../desktop/documents/panel.py" line="-208"/>
         <source>Documents in “{0}”</source>
         <translation>“{0}”中的文档</translation>
     </message>
@@ -982,28 +1111,48 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/app.py" line="+58"/>
+        <location filename="../../desktop/app.py" line="+60"/>
         <source>Chat</source>
         <translation>聊天</translation>
     </message>
     <message>
         <location line="+0"/>
+        <source>Conversations (Ctrl+N for a new one)</source>
+        <translation>对话（Ctrl+N 新建）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Models</source>
         <translation>模型</translation>
     </message>
     <message>
         <location line="+0"/>
+        <source>Find, download and manage models</source>
+        <translation>查找、下载和管理模型</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="+0"/>
+        <source>Hardware, generation, privacy, appearance (Ctrl+,)</source>
+        <translation>硬件、生成、隐私、外观（Ctrl+,）</translation>
+    </message>
+    <message>
+        <location line="+42"/>
+        <source>&amp;Chat</source>
+        <translation>对话(&amp;C)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
         <location line="+0"/>
-        <location line="+10"/>
+        <location line="+24"/>
         <source>About Ponder</source>
         <translation>关于 Ponder</translation>
     </message>
@@ -1066,26 +1215,96 @@ ONNX Runtime {0}
 <context>
     <name>ModelHeader</name>
     <message>
-        <location filename="../../desktop/chat/header.py" line="+44"/>
-        <location line="+41"/>
+        <location filename="../../desktop/chat/header.py" line="+49"/>
+        <location line="+84"/>
         <source>The model that answers</source>
         <translation>回答所用的模型</translation>
     </message>
     <message>
-        <location line="-40"/>
+        <location line="-83"/>
         <source>System prompt…</source>
         <translation>系统提示词…</translation>
     </message>
     <message>
         <location line="+4"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>System prompt</source>
+        <translation>系统提示词</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Model state</source>
+        <translation>模型状态</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Loading progress</source>
+        <translation>加载进度</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Unload</source>
+        <translation>卸载</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Unload the model</source>
+        <translation>卸载模型</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Free the memory the model takes; the next message loads it again</source>
+        <translation>释放模型占用的内存；下一条消息会重新加载它</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <location line="+2"/>
+        <source>Context used</source>
+        <translation>已用上下文</translation>
+    </message>
+    <message>
+        <location line="+108"/>
+        <source>Loading {0}… {1} s</source>
+        <translation>正在加载 {0}… {1} 秒</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>● {0} loaded in {1:.1f} s</source>
+        <translation>● {0} 已加载，用时 {1:.1f} 秒</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{0} unloaded; the next message loads it again</source>
+        <translation>{0} 已卸载；下一条消息会重新加载它</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{0} could not load: {1}</source>
+        <translation>{0} 无法加载：{1}</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Context {0} / {1}</source>
+        <translation>上下文 {0} / {1}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The conversation takes {0}% of what the model can read at once; older turns are dropped when it is full</source>
+        <translation>本对话占用了模型一次可读取内容的 {0}%；占满时会丢弃较早的轮次</translation>
+    </message>
+    <message>
         <source>Model:</source>
-        <translation>模型：</translation>
+        <translation type="vanished">模型：</translation>
     </message>
 </context>
 <context>
     <name>ModelsPage</name>
     <message>
-        <location filename="../../desktop/models/page.py" line="+93"/>
+        <location filename="../../desktop/models/page.py" line="+83"/>
         <source>Looking at this computer&apos;s hardware…</source>
         <translation>正在检查这台电脑的硬件…</translation>
     </message>
@@ -1178,7 +1397,7 @@ ONNX Runtime {0}
         <translation>正在等待硬件检查结果，以决定模型在哪里运行…</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+27"/>
         <source>none</source>
         <translation>无</translation>
     </message>
@@ -1328,9 +1547,17 @@ ONNX Runtime {0}
     </message>
 </context>
 <context>
+    <name>NavRail</name>
+    <message>
+        <location filename="../../desktop/nav.py" line="+26"/>
+        <source>Navigation</source>
+        <translation>导航</translation>
+    </message>
+</context>
+<context>
     <name>NetworkActivity</name>
     <message>
-        <location filename="../../desktop/settings/network.py" line="+33"/>
+        <location filename="../../desktop/settings/network.py" line="+34"/>
         <source>When</source>
         <translation>时间</translation>
     </message>
@@ -1439,7 +1666,7 @@ ONNX Runtime {0}
 <context>
     <name>Offline</name>
     <message>
-        <location filename="../../desktop/offline.py" line="+17"/>
+        <location filename="../../desktop/offline.py" line="+18"/>
         <source>Offline mode is on ({0}=1 is set in the environment): Ponder connects to nothing beyond this computer.</source>
         <translation>离线模式已开启（环境变量 {0}=1）：Ponder 不会连接这台电脑以外的任何地方。</translation>
     </message>
@@ -1773,6 +2000,39 @@ ONNX Runtime {0}
     </message>
 </context>
 <context>
+    <name>Shortcuts</name>
+    <message>
+        <location filename="../../desktop/shortcuts.py" line="+24"/>
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search conversations</source>
+        <translation>搜索对话</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stop the reply</source>
+        <translation>停止回复</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Regenerate the last reply</source>
+        <translation>重新生成最后一条回复</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Copy the last answer</source>
+        <translation>复制最后一个回答</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+</context>
+<context>
     <name>SourceDialog</name>
     <message>
         <location filename="../../desktop/documents/source_view.py" line="+40"/>
@@ -1800,7 +2060,7 @@ ONNX Runtime {0}
         <translation>打开文件</translation>
     </message>
     <message>
-        <location line="+52"/>
+        <location line="+56"/>
         <source>{0} — page {1} of {2}</source>
         <translation>{0} — 第 {1} 页，共 {2} 页</translation>
     </message>
@@ -1831,7 +2091,7 @@ ONNX Runtime {0}
 <context>
     <name>Transcript</name>
     <message>
-        <location filename="../../desktop/chat/transcript.py" line="+46"/>
+        <location filename="../../desktop/chat/pieces.py" line="+29"/>
         <source>Thinking… {0} s</source>
         <translation>正在思考… {0} 秒</translation>
     </message>
@@ -1872,6 +2132,7 @@ ONNX Runtime {0}
     </message>
     <message>
         <location line="+1"/>
+        <location filename="../../desktop/chat/render.py" line="+71"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
@@ -1894,6 +2155,44 @@ ONNX Runtime {0}
         <location line="+1"/>
         <source>No passage in the documents matched this question.</source>
         <translation>文档中没有与此问题相关的段落。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{0} tokens</source>
+        <translation>{0} 个词元</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>{0:.1f} tok/s</source>
+        <translation>{0:.1f} 词元/秒</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{0:.2f} s to first token</source>
+        <translation>首词元 {0:.2f} 秒</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Answer now</source>
+        <translation>立即回答</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{0} instead of the chosen hardware: {1}</source>
+        <translation>使用 {0} 而非所选硬件：{1}</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/chat/render.py" line="-1"/>
+        <source>code</source>
+        <translation>代码</translation>
+    </message>
+</context>
+<context>
+    <name>TranscriptView</name>
+    <message>
+        <location filename="../../desktop/chat/transcript.py" line="+257"/>
+        <source>Conversation</source>
+        <translation>对话</translation>
     </message>
 </context>
 <context>

@@ -48,3 +48,20 @@ def runners(qtbot: Any) -> Iterator[tuple[InferenceThread, BackgroundJobs]]:
     yield inference, jobs
     jobs.stop_all(30000)
     inference.stop()
+
+
+@pytest.fixture
+def themed(qapp: Any) -> Iterator[Any]:
+    """The application in Ponder's light theme for the test (screenshots), restored afterwards."""
+    from PySide6.QtGui import QPalette
+
+    from desktop.theme import apply_theme
+
+    style, palette, font, sheet = qapp.style().name(), QPalette(qapp.palette()), qapp.font(), qapp.styleSheet()
+    apply_theme(qapp, "light", 10)
+    yield qapp
+    qapp.setStyle(style)
+    qapp.setPalette(palette)
+    qapp.setFont(font)
+    qapp.setStyleSheet(sheet)
+    qapp.setProperty("ponderTheme", None)

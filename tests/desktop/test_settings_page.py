@@ -38,9 +38,10 @@ TOKEN = "hf_TopSecretValue1234567890"
 
 @pytest.fixture
 def app_look(qapp: QApplication) -> Iterator[QApplication]:
-    """Restore the application's style, palette and font after a test changes the theme."""
-    style, palette, font = qapp.style().name(), QPalette(qapp.palette()), qapp.font()
+    """Restore the application's style, palette, style sheet and font after a test changes the theme."""
+    style, palette, font, sheet = qapp.style().name(), QPalette(qapp.palette()), qapp.font(), qapp.styleSheet()
     yield qapp
+    qapp.setStyleSheet(sheet)
     qapp.setStyle(style)
     qapp.setPalette(palette)
     qapp.setFont(font)
