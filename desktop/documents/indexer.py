@@ -1,6 +1,8 @@
 """Indexing documents in the background: one job at a time works through the queue kept in the index, so a
 pause, a quit or a crash loses nothing — the queue continues where it stopped.
 
+Each queued file becomes searchable by keywords first (progress "searchable": its text and keywords are committed,
+a question finds it), then its vectors fill in ("embed" ... "indexed"); see :mod:`engine.documents.pipeline`.
 The job reads, chunks and stores on its own thread; the embedding model itself belongs to the process's model host
 (:class:`engine.documents.embed.HostedEmbedder`), so indexing and the chat's retrieval share one loaded embedder and
 idle unload frees it like any other model."""

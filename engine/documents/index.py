@@ -238,13 +238,17 @@ class DocumentIndex:
             if row is None:
                 return False
             file_id = row[0]
-            db.executemany("UPDATE chunks SET embedding = ? WHERE id = ? AND file_id = ?",
-                           [(v.tobytes(), int(cid), file_id) for cid, v in zip(chunk_ids, matrix, strict=True)])
+            updated = db.executemany(
+                "UPDATE chunks SET embedding = ? WHERE id = ? AND file_id = ? AND length(embedding) = 0",
+                [(v.tobytes(), int(cid), file_id) for cid, v in zip(chunk_ids, matrix, strict=True)]).rowcount
             missing = db.execute("SELECT COUNT(*) FROM chunks WHERE file_id = ? AND length(embedding) = 0",
                                  (file_id,)).fetchone()[0]
             if not missing:
                 db.execute("UPDATE files SET status = 'indexed', updated_at = ? WHERE id = ?", (time.time(), file_id))
-        self._append_vectors(collection, chunk_ids, matrix)
+        if updated == len(chunk_ids):
+            self._append_vectors(collection, chunk_ids, matrix)
+        else:  # some chunks were replaced or had a vector already: read the vectors again at the next search
+            self._generation += 1
         return not missing
 
     def _append_vectors(self, collection: str, chunk_ids: Sequence[int], matrix: np.ndarray) -> None:

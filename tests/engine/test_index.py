@@ -137,3 +137,25 @@ def test_an_index_of_trigrams_is_replaced_by_words(tmp_path: Path) -> None:
     assert [h.text for h in index.search("c", unit(9), "数据目录", top_k=1)] == ["配置文件位于用户数据目录中。"]
     con = sqlite3.connect(db)
     assert con.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'chunks_fts'").fetchone()[0] == 0
+
+
+def test_vectors_fill_in_behind_the_keywords(index: DocumentIndex) -> None:
+    texts = ["The capybara is the largest rodent.", "Photosynthesis turns light into sugar.", "Penguins cannot fly."]
+    index.put_file("c", "f", size=1, mtime_ns=1, sha256="h", kind="txt", title="", chunks=chunks(texts))
+    state = index.file_state("c", "f")
+    assert state is not None and state.searchable and index.pending("c") == ["f"]
+    assert index.search("c", unit(1), "", top_k=3) == []  # no vector yet: nothing found by vector...
+    assert [h.text for h in index.search("c", unit(1), "rodent")] == [texts[0]]  # ...but by keywords
+    missing = index.unembedded("c", "f")
+    assert [t for _, t, _ in missing] == texts and missing[0][2] == ("Doc",)
+    assert not index.put_vectors("c", "f", [missing[1][0]], unit(1)[None, :])  # one of three: still pending
+    assert index.search("c", unit(1), "", top_k=3)[0].text == texts[1]  # the cached matrix grew
+    assert not index.put_vectors("c", "f", [missing[1][0]], unit(5)[None, :])  # already has one: unchanged
+    assert index.put_vectors("c", "f", [missing[0][0], missing[2][0]], np.stack([unit(0), unit(2)]))
+    state = index.file_state("c", "f")
+    assert state is not None and state.status == "indexed" and state.embedded == 3 and index.pending("c") == []
+    by_vector = index.search("c", unit(1), "", top_k=3)
+    assert len(by_vector) == 3 and by_vector[0].text == texts[1]  # all three by vector now
+    index.put_file("c", "f", size=2, mtime_ns=2, sha256="g", kind="txt", title="", chunks=chunks(["new"]))
+    assert not index.put_vectors("c", "f", [missing[0][0]], unit(0)[None, :])  # a replaced chunk: ignored
+    assert index.search("c", unit(0), "", top_k=3) == [] and index.search("c", unit(0), "new")[0].text == "new"
