@@ -123,6 +123,10 @@ class Controls:
         return False
 
 
+THINKING_PRESETS = {"minimal": 256, "low": 1024, "medium": 4096, "high": 16384}
+"""Thinking budgets by name, in tokens (the API's ``reasoning_effort``; the window's presets beside "no limit")."""
+
+
 @dataclass(frozen=True)
 class GenerationConfig:
     """Per-reply settings. ``thinking_budget``: the most reasoning tokens (None: no limit), then the thought is

@@ -22,11 +22,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.runtime.generate import THINKING_PRESETS
 from engine.runtime.template import Message
 
 MAX_STOPS = 4
 MAX_EMBED_INPUTS = 2048
-EFFORT_BUDGETS = {"minimal": 256, "low": 1024, "medium": 4096, "high": 16384}
+EFFORT_BUDGETS = THINKING_PRESETS
 """``reasoning_effort`` presets as thinking budgets, in tokens."""
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 _STATUS_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
