@@ -121,7 +121,7 @@ def test_keyword_terms_drop_common_words_and_segment_chinese() -> None:
     assert keyword_terms("what is it?") == [] and keyword_terms("这是什么？") == []
 
 
-def test_an_index_of_trigrams_is_replaced_by_words(tmp_path: Path) -> None:
+def test_an_index_of_trigrams_only_gains_words(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     index = DocumentIndex(db)
     index.create_collection("c")
@@ -129,14 +129,12 @@ def test_an_index_of_trigrams_is_replaced_by_words(tmp_path: Path) -> None:
                    chunks=chunks(["配置文件位于用户数据目录中。", "Unrelated text."]),
                    embeddings=np.stack([unit(1), unit(2)]))
     index.close()
-    con = sqlite3.connect(db)  # as an earlier version left it: a trigram table and no words
-    con.executescript("DELETE FROM chunk_words; CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', "
-                      "content_rowid='id', tokenize='trigram');")
+    con = sqlite3.connect(db)  # as an earlier version left it: the trigram table only
+    con.executescript("DROP TRIGGER chunk_words_ad; DROP TABLE chunk_words;")
     con.close()
     index = DocumentIndex(db)
-    assert [h.text for h in index.search("c", unit(9), "数据目录", top_k=1)] == ["配置文件位于用户数据目录中。"]
-    con = sqlite3.connect(db)
-    assert con.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'chunks_fts'").fetchone()[0] == 0
+    assert index.keyword_search("c", "数据 目录") == index.trigram_search("c", "用户数据目录") == [1]
+    assert index.search("c", unit(9), "数据", top_k=1)[0].text == "配置文件位于用户数据目录中。"
 
 
 def test_vectors_fill_in_behind_the_keywords(index: DocumentIndex) -> None:
