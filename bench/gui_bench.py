@@ -1,10 +1,11 @@
-"""GUI benchmark: the longest GUI-thread stall while a reply streams at 60 tokens/s, and the time to open a
-1,000-message conversation.
+"""GUI benchmark: GUI-thread stalls while a reply streams at 60 tokens/s into the transcript (p99 and worst, against
+the targets: p99 < 16 ms, worst < 33 ms), and the time to open a 1,000-message conversation.
 
-Streaming: a reply's events (reasoning, then a Markdown answer with code and a table) are fed to a real ChatPage
-at 60 tokens/s, batched as the worker batches them (every 33 ms); a 5 ms heartbeat timer on the GUI thread
-records the longest gap between its ticks (a stall). Opening: a store with 1,000 messages (500 exchanges with
-reasoning and Markdown) is opened and the transcript painted.
+Streaming: a reply's events (reasoning, then a Markdown answer with code, a table, inline and display math and a
+stray special token) are fed to a real ChatPage in Ponder's theme at 60 tokens/s, batched as the worker batches
+them (every 33 ms); a 5 ms heartbeat timer on the GUI thread records the gaps between its ticks (a stall is a long
+gap). Math is typeset in the background (desktop/chat/mathstore.py), so it is part of the run. Opening: a store
+with 1,000 messages (500 exchanges with reasoning and Markdown) is opened and the transcript painted.
 
 Usage: QT_QPA_PLATFORM=offscreen python bench/gui_bench.py
 """
@@ -24,14 +25,17 @@ from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop.chat.page import ChatPage
+from desktop.theme import apply_theme
 from desktop.workers import InferenceThread
 from engine.chat.conversation import ReplyStarted
 from engine.chat.storage import ConversationStore
 from engine.runtime.generate import TextDelta
-from engine.settings import Settings
+from engine.system.settings import Settings
 
 ANSWER = ("Here is the plan:\n\n1. **Add** the numbers.\n2. Check with `python`.\n\n```python\ndef add(a, b):\n"
-          "    return a + b\n```\n\n| a | b | sum |\n|---|---|-----|\n| 2 | 2 | 4 |\n\nSo $2 + 2 = \\boxed{4}$. ")
+          "    return a + b\n```\n\n| a | b | sum |\n|---|---|-----|\n| 2 | 2 | 4 |\n\n> A quote.\n\n"
+          "$$\\sum_{k=1}^{n} k = \\frac{n(n+1)}{2}$$\n\nSo $2 + 2 = \\boxed{4}$.<|im_end|> ")
+P99_TARGET_MS, WORST_TARGET_MS = 16.0, 33.0
 
 
 def stream_stall(app: QApplication, page: ChatPage, tokens: int = 1200, rate: float = 60.0) -> tuple[float, float]:
@@ -76,7 +80,7 @@ def stream_stall(app: QApplication, page: ChatPage, tokens: int = 1200, rate: fl
     app.exec()
     heartbeat.stop()
     page._job = None
-    return max(gaps[1:]), sorted(gaps)[int(len(gaps) * 0.99)]
+    return max(gaps[1:]), sorted(gaps[1:])[int(len(gaps[1:]) * 0.99)]
 
 
 def open_time(app: QApplication, page: ChatPage, messages: int = 1000) -> float:
@@ -94,6 +98,8 @@ def open_time(app: QApplication, page: ChatPage, messages: int = 1000) -> float:
 
 def main() -> None:
     app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    apply_theme(app, "light", 10)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["PONDER_HOME"] = tmp
         inference = InferenceThread()
@@ -101,8 +107,9 @@ def main() -> None:
         page.resize(1100, 800)
         page.show()
         worst, p99 = stream_stall(app, page)
-        print(f"streaming 1200 tokens at 60 tok/s: longest GUI-thread stall {worst:.0f} ms, 99th percentile "
-              f"{p99:.0f} ms (heartbeat every 5 ms)")
+        verdict = "PASS" if p99 < P99_TARGET_MS and worst < WORST_TARGET_MS else "FAIL"
+        print(f"streaming 1200 tokens at 60 tok/s: GUI-thread stall p99 {p99:.1f} ms (target < {P99_TARGET_MS:.0f}),"
+              f" worst {worst:.1f} ms (target < {WORST_TARGET_MS:.0f}) — {verdict} (heartbeat every 5 ms)")
         seconds = open_time(app, page)
         print(f"opening a 1,000-message conversation and painting it: {seconds * 1000:.0f} ms")
         inference.stop()

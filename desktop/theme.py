@@ -147,12 +147,12 @@ QFrame#composerCard {{ background: {t.surface}; border: 1px solid {t.border}; bo
 QFrame#composerCard QPlainTextEdit {{ border: none; background: transparent; }}
 QLabel#dimLabel, QLabel#statsLabel {{ color: {t.dim}; }}
 QLabel#warningLabel {{ color: {t.warning}; }}
-QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QPlainTextEdit {{ border: 1px solid {t.border};
+QLineEdit, QComboBox, QPlainTextEdit {{ border: 1px solid {t.border};
     border-radius: 8px; padding: 5px 8px; background: {t.surface}; color: {t.text};
     selection-background-color: {t.accent}; selection-color: {t.on_accent}; }}
 QComboBox::drop-down {{ border: none; width: 22px; }}
 QComboBox::down-arrow {{ image: url({_chevron()}); width: 12px; height: 12px; }}
-QLineEdit:focus, QComboBox:focus, QPlainTextEdit:focus, QSpinBox:focus {{ border: 1px solid {t.accent}; }}
+QLineEdit:focus, QComboBox:focus, QPlainTextEdit:focus {{ border: 1px solid {t.accent}; }}
 QPushButton {{ border: 1px solid {t.border}; border-radius: 8px; padding: 6px 14px; background: {t.surface};
     color: {t.text}; }}
 QPushButton:hover {{ background: {t.hover}; }}

@@ -10,7 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QWidget,
+    QWidgetAction,
+)
 
 from desktop.jobs import call, run_background
 from desktop.offline import offline_note
@@ -32,6 +42,14 @@ class ModelChoice:
     engine: str | None = None
 
 
+def choice_of(text: str, data: str) -> ModelChoice:
+    """The model a chooser entry stands for (its text and data)."""
+    if data.startswith(REMOTE):
+        engine, model = data[len(REMOTE):].split(REMOTE_SEP, 1)
+        return ModelChoice(model, engine=engine)
+    return ModelChoice(text, path=Path(data))
+
+
 class ModelHeader(QWidget):
     """The model chooser and the System prompt button. ``ready_changed`` tells, after each refill, whether there is
     a model to answer with."""
@@ -39,6 +57,7 @@ class ModelHeader(QWidget):
     ready_changed = Signal(bool)
     system_prompt_requested = Signal()
     unload_requested = Signal()
+    compare_toggled = Signal(bool)
     model_switched = Signal(str, str)  # the model chosen now, the one chosen before (by the person)
 
     def __init__(self, settings: Callable[[], Settings], jobs: BackgroundJobs, parent: QWidget | None = None) -> None:
@@ -100,11 +119,7 @@ class ModelHeader(QWidget):
 
     def choice(self) -> ModelChoice:
         """The model chosen: an installed model's folder, or a remote engine and its model."""
-        data = str(self.model_box.currentData())
-        if data.startswith(REMOTE):
-            engine, model = data[len(REMOTE):].split(REMOTE_SEP, 1)
-            return ModelChoice(model, engine=engine)
-        return ModelChoice(self.model_box.currentText(), path=Path(data))
+        return choice_of(self.model_box.currentText(), str(self.model_box.currentData()))
 
     def refresh_models(self) -> None:
         """Fill the model chooser with the installed models (the default one first), then the remote ones."""
@@ -145,6 +160,27 @@ class ModelHeader(QWidget):
         name, models = result
         self.remote_models[name] = models
         self.refresh_models()
+
+    def add_reasoning(self, panel: QWidget) -> None:
+        """The Reasoning button, which opens the conversation's reasoning controls (``panel``)."""
+        self.reasoning_button = QToolButton()
+        self.reasoning_button.setText(self.tr("Reasoning"))
+        self.reasoning_button.setAccessibleName(self.tr("Reasoning controls"))
+        self.reasoning_button.setToolTip(self.tr("Thinking budget, earlier thoughts and the context meter"))
+        self.reasoning_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.reasoning_button)
+        action = QWidgetAction(menu)
+        action.setDefaultWidget(panel)
+        menu.addAction(action)
+        self.reasoning_button.setMenu(menu)
+        self.row.insertWidget(self.row.indexOf(self.system_button), self.reasoning_button)
+        self.compare_button = QToolButton()
+        self.compare_button.setText(self.tr("Compare"))
+        self.compare_button.setCheckable(True)
+        self.compare_button.setAccessibleName(self.tr("Compare two models"))
+        self.compare_button.setToolTip(self.tr("Ask two models the same question, side by side"))
+        self.compare_button.toggled.connect(self.compare_toggled.emit)
+        self.row.insertWidget(self.row.indexOf(self.system_button), self.compare_button)
 
     # the model's state ----------------------------------------------------------------------------------------
 

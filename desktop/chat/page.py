@@ -9,14 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QInputDialog, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
+from desktop.chat.compare import CompareView
 from desktop.chat.composer import Composer
+from desktop.chat.documents import DocumentsMixin
 from desktop.chat.drop import DropTarget
 from desktop.chat.header import ModelHeader
 from desktop.chat.mathstore import MathStore
-from desktop.chat.reply import add_text, finish, live_row, reply_work, stored_row
+from desktop.chat.reasoning_panel import ReasoningPanel
+from desktop.chat.reply import add_text, finish, generation_config, live_row, reply_work, stored_row
 from desktop.chat.sidebar import ConversationList
 from desktop.chat.transcript import MessageDelegate, Row, TranscriptModel, TranscriptView
 from desktop.documents.indexer import DocumentIndexer
@@ -27,10 +30,11 @@ from engine.chat import conversation as actions
 from engine.chat.storage import ConversationStore
 from engine.documents.index import DocumentIndex
 from engine.runtime.generate import Controls, Finished, Notice, TextDelta
+from engine.runtime.host import ChatKey
 from engine.system.settings import Settings
 
 
-class ChatPage(QWidget):
+class ChatPage(DocumentsMixin):
     """Conversations and the live reply. Work runs on the inference thread; the GUI thread only renders."""
 
     status = Signal(dict)  # model, provider, provider_reason, tokens_per_s, context_used, context_size
@@ -77,6 +81,9 @@ class ChatPage(QWidget):
         self.header.model_switched.connect(self._on_model_switched)
         self.inference.host_event.connect(self.header.on_host_event)
         self.model_box, self.system_button = self.header.model_box, self.header.system_button
+        self.reasoning = ReasoningPanel(self.store, self.jobs, self.inference)
+        self.header.add_reasoning(self.reasoning)
+        self.model_box.currentIndexChanged.connect(lambda _: self._on_model_chosen())
 
         self.model = TranscriptModel()
         self.view = TranscriptView()
@@ -108,8 +115,20 @@ class ChatPage(QWidget):
         main_layout.setContentsMargins(0, 0, 0, 0)
         main_layout.setSpacing(0)
         main_layout.addWidget(self.header)
-        main_layout.addWidget(self.view, 1)
-        main_layout.addWidget(self.composer)
+        conversation = QWidget()
+        conversation_layout = QVBoxLayout(conversation)
+        conversation_layout.setContentsMargins(0, 0, 0, 0)
+        conversation_layout.setSpacing(0)
+        conversation_layout.addWidget(self.view, 1)
+        conversation_layout.addWidget(self.composer)
+        self.compare = CompareView(self.store, self.inference, self.settings, self.header, self.jobs,
+                                   self.indexer.index)
+        self.center = QStackedWidget()
+        self.conversation_pane = conversation
+        self.center.addWidget(conversation)
+        self.center.addWidget(self.compare)
+        main_layout.addWidget(self.center, 1)
+        self.header.compare_toggled.connect(self.show_compare)
         self.main = main
         self.drop_target = DropTarget(self.view)
 
@@ -137,6 +156,34 @@ class ChatPage(QWidget):
     def refresh_remote(self) -> None:
         """Ask the remote engines for their models, in the background (see ModelHeader.refresh_remote)."""
         self.header.refresh_remote()
+
+    def show_compare(self, on: bool) -> None:
+        """Show the comparison of two models (or the conversation again)."""
+        if on:
+            self.compare.refresh_models()
+        self.center.setCurrentWidget(self.compare if on else self.conversation_pane)
+        self.header.compare_button.setChecked(on)
+
+    def _on_model_chosen(self) -> None:
+        data = self.model_box.currentData()
+        choice = self.header.choice() if data is not None else None
+        self.reasoning.set_model(choice.path if choice is not None and choice.path is not None and
+                                 choice.path.is_dir() else None)
+
+    def chat_key(self) -> ChatKey | None:
+        """The loaded-model key of the chosen local model (None for a remote one or none)."""
+        if self.model_box.currentData() is None:
+            return None
+        choice, settings = self.header.choice(), self.settings()
+        if choice.path is None:
+            return None
+        return ChatKey(choice.path, settings.provider, settings.threads or None, settings.context_length)
+
+    def _measure_context(self) -> None:
+        """After a reply: what the next prompt takes of the context, part by part (the model is loaded now)."""
+        key = self.chat_key()
+        if key is not None and key.path.is_dir() and self.conversation_id is not None:
+            self.reasoning.measure(key, generation_config(self.settings()))
 
     def _on_model_switched(self, now: str, before: str) -> None:
         """Say what switching the model mid-conversation does."""
@@ -173,6 +220,7 @@ class ChatPage(QWidget):
         self.model.set_rows(rows)
         self.view.scrollToBottom()
         self.docs_bar.set_collection(self.collection())
+        self.reasoning.show_conversation(conversation_id)
 
     def rename(self, conversation_id: str, title: str | None = None) -> None:
         """Rename a conversation (asks when ``title`` is None)."""
@@ -204,70 +252,6 @@ class ChatPage(QWidget):
                                                  self.tr("For this conversation only:"), conv.system_prompt)
         if ok:
             self.store.update(conv.id, system_prompt=text)
-
-    # documents ---------------------------------------------------------------------------------------------------
-
-    def collection(self) -> str:
-        """The document collection the current conversation answers from ("" for none)."""
-        if self.conversation_id is None:
-            return ""
-        return str(self.store.get(self.conversation_id).settings.get("collection", ""))
-
-    def _choose_collection(self, name: str) -> None:
-        if self.conversation_id is None:
-            if not name:
-                return
-            self.new_conversation()
-        assert self.conversation_id is not None
-        conv = self.store.get(self.conversation_id)
-        self.store.update(conv.id, settings={**conv.settings, "collection": name})
-        self.docs_bar.set_collection(name)
-
-    def attach_paths(self, paths: list[Path]) -> str:
-        """Add files and folders to the conversation's documents (a new collection for it if it has none) and
-        index them in the background. Returns the collection."""
-        if self.conversation_id is None:
-            self.new_conversation()
-        assert self.conversation_id is not None
-        name = self.collection() or f"chat-{self.conversation_id[:8]}"
-        self.indexer.index.create_collection(name)
-        self._choose_collection(name)
-        self.indexer.add(name, paths)
-        return name
-
-    @staticmethod
-    def _local_paths(event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> list[Path]:
-        mime = event.mimeData()
-        if not mime.hasUrls():
-            return []
-        return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        paths = self._local_paths(event)
-        if paths:
-            event.acceptProposedAction()
-            self.drop_target.show_over(len(paths))
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if self._local_paths(event):
-            event.acceptProposedAction()
-
-    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
-        self.drop_target.hide()
-        super().dragLeaveEvent(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        self.drop_target.hide()
-        paths = self._local_paths(event)
-        if paths:
-            event.acceptProposedAction()
-            self.attach_paths(paths)
-
-    def open_source(self, source: dict[str, Any]) -> SourceDialog:
-        """Show a cited source in its document, at its page, highlighted."""
-        self.source_dialog = SourceDialog(source, self.jobs, self)
-        self.source_dialog.show()
-        return self.source_dialog
 
     # sending -----------------------------------------------------------------------------------------------------
 
@@ -377,6 +361,7 @@ class ChatPage(QWidget):
                                   "tokens_per_s": s.decode_tokens_per_s, "context_used": s.context_used,
                                   "context_size": s.context_size})
                 self.header.show_context(s.context_used, s.context_size)
+                self._measure_context()
                 self.reply_finished.emit(event)
         if touched is not None and visible:
             self._follow = follow

@@ -110,7 +110,7 @@ def stats_line(row: Row) -> str:
     return line
 
 
-CHUNK_CHARS = 1200
+CHUNK_CHARS = 400
 
 
 def split_markdown(text: str, limit: int = CHUNK_CHARS) -> list[str]:

@@ -74,8 +74,11 @@ class SettingsPage(QWidget):
         self._headings: list[QLabel] = []
         self.nav = QListWidget()
         self.nav.setObjectName("settingsNav")
-        self.nav.setFixedWidth(200)
+        self.nav.setFixedWidth(230)  # "API and remote engines" whole, in English and Chinese
         self.nav.setFrameShape(QFrame.Shape.NoFrame)
+        self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.nav.setWordWrap(True)
+        self.nav.setAccessibleName(self.tr("Settings sections"))
         self.nav.setSpacing(2)
         self.stack = QStackedWidget()
         sections: dict[str, QWidget] = {"hardware": self.hardware, "generation": self.generation,

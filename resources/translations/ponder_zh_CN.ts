@@ -136,7 +136,7 @@
         <translation type="vanished">导出</translation>
     </message>
     <message>
-        <location filename="../../desktop/chat/page.py" line="+199"/>
+        <location filename="../../desktop/chat/page.py" line="+251"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
@@ -150,7 +150,7 @@
         <translation type="vanished">停止</translation>
     </message>
     <message>
-        <location line="-58"/>
+        <location line="-59"/>
         <source>The next reply comes from {0}: it reads this conversation from the start, so it begins slower; earlier replies stay as {1} wrote them.</source>
         <translation>下一条回复由 {0} 生成：它会从头读取本对话，因此开始得较慢；之前的回复保持 {1} 写下的样子。</translation>
     </message>
@@ -160,7 +160,7 @@
         <translation>{0} 将被卸载以腾出内存。</translation>
     </message>
     <message>
-        <location line="+173"/>
+        <location line="+110"/>
         <source>Some documents are still being indexed; this answer uses the ones ready.</source>
         <translation>部分文档仍在建立索引；此回答只使用已就绪的文档。</translation>
     </message>
@@ -170,9 +170,53 @@
         <translation>推理陷入了循环。请按“立即回答”或“停止”。</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+25"/>
         <source>The reply failed</source>
         <translation>回复失败</translation>
+    </message>
+</context>
+<context>
+    <name>CompareView</name>
+    <message>
+        <location filename="../../desktop/chat/compare.py" line="+97"/>
+        <source>Left model</source>
+        <translation>左侧模型</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Right model</source>
+        <translation>右侧模型</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Compare: one question, two models side by side</source>
+        <translation>对比：同一个问题，两个模型并排回答</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Question for both models</source>
+        <translation>给两个模型的问题</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ask both models — Enter sends</source>
+        <translation>向两个模型提问——按 Enter 发送</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+78"/>
+        <source>Ask both</source>
+        <translation>同时提问</translation>
+    </message>
+    <message>
+        <location line="-76"/>
+        <source>Ask both models</source>
+        <translation>向两个模型提问</translation>
+    </message>
+    <message>
+        <location line="+65"/>
+        <source>Stop</source>
+        <translation>停止</translation>
     </message>
 </context>
 <context>
@@ -1215,13 +1259,13 @@ ONNX Runtime {0}
 <context>
     <name>ModelHeader</name>
     <message>
-        <location filename="../../desktop/chat/header.py" line="+49"/>
-        <location line="+84"/>
+        <location filename="../../desktop/chat/header.py" line="+68"/>
+        <location line="+80"/>
         <source>The model that answers</source>
         <translation>回答所用的模型</translation>
     </message>
     <message>
-        <location line="-83"/>
+        <location line="-79"/>
         <source>System prompt…</source>
         <translation>系统提示词…</translation>
     </message>
@@ -1267,7 +1311,37 @@ ONNX Runtime {0}
         <translation>已用上下文</translation>
     </message>
     <message>
-        <location line="+108"/>
+        <location line="+69"/>
+        <source>Reasoning</source>
+        <translation>推理</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reasoning controls</source>
+        <translation>推理设置</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Thinking budget, earlier thoughts and the context meter</source>
+        <translation>思考预算、之前的思考和上下文用量</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Compare</source>
+        <translation>对比</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Compare two models</source>
+        <translation>对比两个模型</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ask two models the same question, side by side</source>
+        <translation>向两个模型提出同一个问题，并排显示</translation>
+    </message>
+    <message>
+        <location line="+42"/>
         <source>Loading {0}… {1} s</source>
         <translation>正在加载 {0}… {1} 秒</translation>
     </message>
@@ -1797,6 +1871,82 @@ ONNX Runtime {0}
     </message>
 </context>
 <context>
+    <name>ReasoningPanel</name>
+    <message>
+        <location filename="../../desktop/chat/reasoning_panel.py" line="+60"/>
+        <location line="+28"/>
+        <source>Thinking budget</source>
+        <translation>思考预算</translation>
+    </message>
+    <message>
+        <location line="-27"/>
+        <source>The most tokens the model may think; then it closes the thought and answers</source>
+        <translation>模型最多可用于思考的词元数；用完后结束思考并作答</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No limit</source>
+        <translation>不限</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>{0} tokens</source>
+        <translation>{0} 个词元</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+1"/>
+        <source>Think before answering</source>
+        <translation>回答前先思考</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <location line="+18"/>
+        <source>Earlier thoughts</source>
+        <translation>之前的思考</translation>
+    </message>
+    <message>
+        <location line="-17"/>
+        <source>Drop them (frees the context)</source>
+        <translation>丢弃（释放上下文）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Keep them in the conversation</source>
+        <translation>保留在对话中</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Context meter</source>
+        <translation>上下文用量</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Context used</source>
+        <translation>已用上下文</translation>
+    </message>
+    <message>
+        <location line="+61"/>
+        <source>This model&apos;s template removes earlier thoughts itself</source>
+        <translation>此模型的模板会自行移除之前的思考</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>System prompt {0} · documents {1} · earlier thoughts {2} · answers {3} · questions {4} — {5} of {6} tokens, {7} kept for the reply</source>
+        <translation>系统提示词 {0} · 文档 {1} · 之前的思考 {2} · 回答 {3} · 提问 {4} — 共 {6} 个词元中已用 {5}，为回复预留 {7}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The context is full: the {0} oldest messages ({1} tokens) are left out of the next reply.</source>
+        <translation>上下文已满：下一次回复将略去最早的 {0} 条消息（{1} 个词元）。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The context is {0}% full: soon the oldest messages will be left out. Dropping earlier thoughts frees {1} tokens.</source>
+        <translation>上下文已用 {0}%：很快将略去最早的消息。丢弃之前的思考可释放 {1} 个词元。</translation>
+    </message>
+</context>
+<context>
     <name>RemoteDialog</name>
     <message>
         <location filename="../../desktop/settings/server.py" line="+43"/>
@@ -1994,7 +2144,12 @@ ONNX Runtime {0}
         <translation>主题、文字大小和语言。</translation>
     </message>
     <message>
-        <location line="+104"/>
+        <location line="+9"/>
+        <source>Settings sections</source>
+        <translation>设置分类</translation>
+    </message>
+    <message>
+        <location line="+98"/>
         <source>Could not save the settings: {error}</source>
         <translation>无法保存设置：{error}</translation>
     </message>
@@ -2132,7 +2287,7 @@ ONNX Runtime {0}
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../desktop/chat/render.py" line="+71"/>
+        <location filename="../../desktop/chat/render.py" line="+72"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
@@ -2190,7 +2345,7 @@ ONNX Runtime {0}
 <context>
     <name>TranscriptView</name>
     <message>
-        <location filename="../../desktop/chat/transcript.py" line="+257"/>
+        <location filename="../../desktop/chat/transcript.py" line="+266"/>
         <source>Conversation</source>
         <translation>对话</translation>
     </message>

@@ -86,3 +86,29 @@ def shoot(widget: QWidget, folder: Path, name: str) -> Path:
 
 def wait_a_moment(seconds: float = 0.05) -> None:
     time.sleep(seconds)
+
+
+def shoot_themes(qtbot: Any, widget: QWidget, folder: Path, stem: str) -> list[Path]:
+    """Screenshots of ``widget`` in the light and the dark theme (``stem``-light.png, ``stem``-dark.png); the
+    application's look is restored afterwards."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.theme import apply_theme
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    style, palette, font, sheet = app.style().name(), QPalette(app.palette()), app.font(), app.styleSheet()
+    paths = []
+    try:
+        for theme in ("light", "dark"):
+            apply_theme(app, theme, 10)
+            qtbot.wait(100)  # let the palette change reach every widget
+            paths.append(shoot(widget, folder, f"{stem}-{theme}.png"))
+    finally:
+        app.setStyle(style)
+        app.setPalette(palette)
+        app.setFont(font)
+        app.setStyleSheet(sheet)
+        app.setProperty("ponderTheme", None)
+    return paths

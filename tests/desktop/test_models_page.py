@@ -146,6 +146,9 @@ def test_pause_then_resume_continues_with_a_range_request(qtbot: Any, tiny_hub: 
     wait_for_download(qtbot, page, KEY)
     panel = page.panels[KEY]
     assert panel.pause_button.text() == "Pause" and "of" in panel.detail.text()
+    from tests.desktop.chat_scenes import shoot_themes
+
+    shoot_themes(qtbot, page, screenshot(page, "models-downloading.png").parent, "models-downloading")
     panel.pause_button.click()
     qtbot.waitUntil(lambda: page.job_list[KEY].state == "paused", timeout=30_000)
     assert panel.pause_button.text() == "Resume" and "Paused" in panel.detail.text()

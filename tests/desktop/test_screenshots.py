@@ -106,3 +106,19 @@ def test_chat_states(qtbot: Any, theme: str, language: str, screenshots: Path) -
     finally:
         if language != "en":
             remove_translators(app)
+
+
+def test_settings_light_and_dark(qtbot: Any, screenshots: Path) -> None:
+    win = MainWindow(SETTINGS)
+    qtbot.addWidget(win)
+    win.resize(1280, 820)
+    win.show()
+    win.nav.setCurrentRow(2)
+    page = win.settings_page
+    assert page.nav.horizontalScrollBarPolicy().name == "ScrollBarAlwaysOff"
+    server = page.nav.item(4)
+    assert page.nav.visualItemRect(server).width() <= page.nav.viewport().width()
+    from tests.desktop.chat_scenes import shoot_themes
+
+    shoot_themes(qtbot, win, screenshots, "settings")
+    win.close()
