@@ -11,7 +11,7 @@ The cache's content does not change the cost of attention, so each context is re
 preallocated cache filled (no prefill of thousands of tokens).
 
 Timed: one decode step (1 token) and one verify pass of k+1 tokens (the pending token plus k drafts, logits for every
-row: KVSession.extend_rows), k = 1..8, at each context; the median of --repeats runs. The machine is shared: the
+row: KVSession.extend_rows), k = 1..8, at each context; the fastest of --repeats runs. The machine is shared: the
 figures are noisy.
 
 Speed-up model (Leviathan et al. 2023, eq. 1 with the measured costs): with per-token acceptance a, a round of k
@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -85,14 +84,15 @@ def ensure_models(work: Path, depths: Sequence[int], keep_checkpoint: bool) -> d
 
 
 def _timed(kv: KVSession, tokens: list[int], length: int, repeats: int) -> float:
-    """Median seconds of one pass over ``tokens`` after ``length`` cached positions (all rows of logits)."""
+    """Fastest of ``repeats`` passes over ``tokens`` after ``length`` cached positions (all rows of logits): on a
+    shared machine the least disturbed run is the best estimate of the cost."""
     times = []
     for _ in range(repeats):
         kv.rewind(length)
         t0 = time.perf_counter()
         kv.extend_rows(tokens)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return min(times)
 
 
 def _fill(kv: KVSession, length: int) -> None:
@@ -122,7 +122,7 @@ def costs_at(model: Path, contexts: Sequence[int], args: argparse.Namespace) -> 
 def measure(models: dict[int, Path], contexts: Sequence[int], args: argparse.Namespace) -> None:
     """Time decode and verify passes at each context and print the costs and the speed-ups that follow."""
     max_k = args.max_k
-    print(f"7B widths, random int4 weights, CPU, {args.threads or 'default'} threads, median of {args.repeats}; "
+    print(f"7B widths, random int4 weights, CPU, {args.threads or 'default'} threads, fastest of {args.repeats}; "
           "the machine is shared, so these figures are noisy. Pass costs for 1..k+1 tokens:", flush=True)
     raw = {d: costs_at(path, contexts, args) for d, path in sorted(models.items())}
     depths = sorted(raw)
