@@ -10,7 +10,7 @@ import onnxruntime as ort
 
 from engine.system.errors import PonderError
 
-_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int8)": np.int8}
 
 
 @dataclass(frozen=True)
@@ -34,5 +34,8 @@ class DecoderLayout:
         if not keys:
             raise PonderError("This ONNX model has no KV cache inputs.", "Convert it again with Ponder.")
         shape = keys[0].shape
+        if keys[0].type not in _ORT_TYPES:
+            raise PonderError(f"This ONNX model's KV cache is {keys[0].type}, which Ponder cannot allocate.",
+                              "Convert it again with Ponder.")
         return cls(num_layers=len(keys), num_kv_heads=int(shape[1]), head_dim=int(shape[3]),
                    cache_dtype=_ORT_TYPES[keys[0].type])

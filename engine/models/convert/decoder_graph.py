@@ -17,6 +17,11 @@ Per provider: the CPU form keeps float32 activations and int8-activation MatMulN
 DirectML get float16 activations and caches; DirectML computes positions and applies RotaryEmbedding outside
 attention (its GroupQueryAttention has no rotary). CoreML runs none of these contrib ops: its form is the CPU form,
 and ONNX Runtime places the nodes CoreML cannot take on the CPU.
+
+The KV cache is written in the activations' type. An int8 cache (``BuildOptions.kv_cache``, CPU) is derived from
+this graph after it is written: engine.models.convert.kv_cache calibrates per-channel scales on it and writes a
+second graph proto whose GroupQueryAttention nodes carry the quantization attributes and scales, over the same
+weights file.
 """
 
 from __future__ import annotations

@@ -47,6 +47,12 @@ class Manifest:
     schema: int = SCHEMA
 
     @property
+    def kv_cache(self) -> str:
+        """The KV cache's element type: "float" (the activations' type) or "int8" (calibrated per-channel scales;
+        models converted before this was recorded have a float cache)."""
+        return str(self.quantization.get("kv_cache", "float"))
+
+    @property
     def size_bytes(self) -> int:
         """Total size of the model's files."""
         return sum(f.size for f in self.files.values())

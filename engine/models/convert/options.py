@@ -8,6 +8,8 @@ import numpy as np
 
 GRAPH_FORM = "ponder-fused-gqa"
 CHUNK_BYTES = 256 * 2**20  # fp32 bytes of one block of weight rows while converting
+KV_CACHE_TYPES = ("float", "int8")
+INT8_CACHE_PROVIDERS = ("cpu", "coreml")  # coreml's graph is the CPU form; ONNX Runtime runs its attention on the CPU
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,9 @@ class BuildOptions:
     trained models; zero points cost nothing against symmetric; a 4-bit lm_head decodes 10-30% faster than an
     8-bit one (16-bit: -35%) for a KL of 6e-5 instead of 4e-5; the int4 embedding saves 0.75 GiB of disk and
     0.15 GiB of memory at the same speed as a float one.
+
+    ``kv_cache`` "int8" (CPU only): the KV cache in int8 with calibrated per-channel scales
+    (engine.models.convert.kv_cache), a quarter of the float cache's bytes; "float" is the activations' type.
     """
 
     precision: str = "int4"
@@ -28,6 +33,13 @@ class BuildOptions:
     accuracy_level: int = 4
     lm_head_bits: int = 4
     embedding_bits: int = 4
+    kv_cache: str = "float"
+
+    def __post_init__(self) -> None:
+        if self.kv_cache not in KV_CACHE_TYPES:
+            raise ValueError(f"Unknown KV cache type {self.kv_cache!r}: choose one of {', '.join(KV_CACHE_TYPES)}.")
+        if self.kv_cache == "int8" and self.provider not in INT8_CACHE_PROVIDERS:
+            raise ValueError(f"An int8 KV cache runs on the CPU only, not on {self.provider}: use kv_cache='float'.")
 
     @property
     def float_type(self) -> type:

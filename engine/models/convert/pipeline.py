@@ -19,6 +19,7 @@ import psutil
 
 from engine.models.catalog import Architecture, ConversionNeeds, conversion_needs
 from engine.models.checkpoint import check_checkpoint_files, read_checkpoint_config
+from engine.models.convert.kv_cache import KV_INT8_GRAPH, convert_kv_int8
 from engine.models.convert.manifest import Manifest, hash_folder, tool_versions, write_manifest
 from engine.models.convert.options import GRAPH_FORM, BuildOptions
 from engine.models.convert.process import run_stage
@@ -30,6 +31,7 @@ from engine.system.cancel import CancelToken
 from engine.system.errors import ConversionError, DiskSpaceError
 from engine.system.paths import check_model_name
 from engine.system.progress import Progress, ProgressCallback, Stage, format_bytes, ignore_progress
+from engine.system.verify import write_json_atomic
 
 PROVIDERS = ("cpu", "cuda", "dml", "coreml")
 CARRIED_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
@@ -177,7 +179,10 @@ def convert_checkpoint(src: Path, name: str, *, precision: str = "int4", provide
         progress(Progress(stage=Stage.CONVERT, done=1, total=1, unit="steps", message="Converted"))
     if cancel is not None:
         cancel.raise_if_cancelled("Conversion")
-    final = _assemble(work, ckpt, graph_dir)
+    graph_name, kv_record = "model.onnx", dict[str, Any]()
+    if options.kv_cache == "int8":
+        graph_name, kv_record = _calibrate_kv_cache(graph_dir, ckpt, progress)
+    final = _assemble(work, ckpt, graph_dir, graph_name)
     stats = {"convert_peak_rss": peak_rss, "seconds": round(time.monotonic() - started, 1)}
     progress(Progress(stage=Stage.INSTALL, done=0, total=1, unit="steps", message="Verifying files"))
     manifest = Manifest(
@@ -186,7 +191,8 @@ def convert_checkpoint(src: Path, name: str, *, precision: str = "int4", provide
                                                   "head_dim": ckpt.spec.head_dim,
                                                   "rope": rope_kind(ckpt.spec.rope_scaling)},
         source=dict(source) if source else {"local_path": str(ckpt.path.resolve())},
-        files=hash_folder(final), quantization=options.record(), generation=generation_facts(ckpt.path, sampling),
+        files=hash_folder(final), quantization=options.record() | kv_record,
+        generation=generation_facts(ckpt.path, sampling),
         tools=tool_versions() | {"conversion": json.dumps(stats)},
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
@@ -197,12 +203,24 @@ def convert_checkpoint(src: Path, name: str, *, precision: str = "int4", provide
     return model
 
 
-def _assemble(work: Path, ckpt: Checkpoint, graph_dir: Path) -> Path:
+def _calibrate_kv_cache(graph_dir: Path, ckpt: Checkpoint, progress: ProgressCallback) -> tuple[str, dict[str, Any]]:
+    """The int8-cache graph beside the float one (calibrated once; a resumed conversion reuses it) and what the
+    manifest records about it."""
+    record_file = graph_dir / "kv_int8.json"
+    if not (record_file.is_file() and (graph_dir / KV_INT8_GRAPH).is_file()):
+        progress(Progress(stage=Stage.CONVERT, done=0, total=1, unit="steps",
+                          message="Calibrating the int8 KV cache"))
+        scales = convert_kv_int8(graph_dir, ckpt.path / "tokenizer.json", ckpt.spec.context)
+        write_json_atomic(record_file, scales.record())
+    return KV_INT8_GRAPH, json.loads(record_file.read_text(encoding="utf-8"))
+
+
+def _assemble(work: Path, ckpt: Checkpoint, graph_dir: Path, graph_name: str = "model.onnx") -> Path:
     final = work / "final"
     shutil.rmtree(final, ignore_errors=True)
     final.mkdir()
-    for fname in ("model.onnx", "model.onnx.data"):
-        _link_or_copy(graph_dir / fname, final / fname)
+    _link_or_copy(graph_dir / graph_name, final / "model.onnx")
+    _link_or_copy(graph_dir / "model.onnx.data", final / "model.onnx.data")
     for fname in CARRIED_FILES:
         if (ckpt.path / fname).is_file():
             shutil.copy2(ckpt.path / fname, final / fname)
