@@ -159,6 +159,11 @@ QPushButton:hover {{ background: {t.hover}; }}
 QPushButton:disabled {{ color: {t.dim}; }}
 QPushButton#primaryButton {{ background: {t.accent}; color: {t.on_accent}; border: 1px solid {t.accent}; }}
 QPushButton#primaryButton:disabled {{ background: {t.border}; color: {t.dim}; border-color: {t.border}; }}
+QToolButton#headerButton {{ border: 1px solid {t.border}; border-radius: 8px; padding: 5px 12px;
+    background: {t.surface}; color: {t.text}; }}
+QToolButton#headerButton:hover {{ background: {t.hover}; }}
+QToolButton#headerButton:checked {{ background: {t.accent}; color: {t.on_accent}; border-color: {t.accent}; }}
+QToolButton#headerButton::menu-indicator {{ image: none; width: 0; }}
 QPushButton#chipButton {{ border-radius: 12px; padding: 3px 10px; background: {t.code_bg}; }}
 QProgressBar {{ border: none; border-radius: 3px; background: {t.border}; max-height: 6px; }}
 QProgressBar::chunk {{ border-radius: 3px; background: {t.accent}; }}

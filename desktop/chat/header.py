@@ -86,6 +86,7 @@ class ModelHeader(QWidget):
         self.load_bar.setFixedWidth(120)
         self.load_bar.hide()
         self.unload_button = QToolButton()
+        self.unload_button.setObjectName("headerButton")
         self.unload_button.setText(self.tr("Unload"))
         self.unload_button.setAccessibleName(self.tr("Unload the model"))
         self.unload_button.setToolTip(self.tr("Free the memory the model takes; the next message loads it again"))
@@ -164,6 +165,7 @@ class ModelHeader(QWidget):
     def add_reasoning(self, panel: QWidget) -> None:
         """The Reasoning button, which opens the conversation's reasoning controls (``panel``)."""
         self.reasoning_button = QToolButton()
+        self.reasoning_button.setObjectName("headerButton")
         self.reasoning_button.setText(self.tr("Reasoning"))
         self.reasoning_button.setAccessibleName(self.tr("Reasoning controls"))
         self.reasoning_button.setToolTip(self.tr("Thinking budget, earlier thoughts and the context meter"))
@@ -175,6 +177,7 @@ class ModelHeader(QWidget):
         self.reasoning_button.setMenu(menu)
         self.row.insertWidget(self.row.indexOf(self.system_button), self.reasoning_button)
         self.compare_button = QToolButton()
+        self.compare_button.setObjectName("headerButton")
         self.compare_button.setText(self.tr("Compare"))
         self.compare_button.setCheckable(True)
         self.compare_button.setAccessibleName(self.tr("Compare two models"))

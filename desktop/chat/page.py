@@ -16,6 +16,7 @@ from desktop.chat.compare import CompareView
 from desktop.chat.composer import Composer
 from desktop.chat.documents import DocumentsMixin
 from desktop.chat.drop import DropTarget
+from desktop.chat.empty import EmptyState
 from desktop.chat.header import ModelHeader
 from desktop.chat.mathstore import MathStore
 from desktop.chat.reasoning_panel import ReasoningPanel
@@ -131,6 +132,10 @@ class ChatPage(DocumentsMixin):
         self.header.compare_toggled.connect(self.show_compare)
         self.main = main
         self.drop_target = DropTarget(self.view)
+        self.empty = EmptyState(self.view)
+        for signal in (self.model.modelReset, self.model.rowsInserted, self.model.rowsRemoved):
+            signal.connect(lambda *_: self.empty.update_for(self.model.rowCount()))
+        self.empty.update_for(0)
 
         splitter = QSplitter()
         splitter.setHandleWidth(1)

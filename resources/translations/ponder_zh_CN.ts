@@ -136,7 +136,7 @@
         <translation type="vanished">导出</translation>
     </message>
     <message>
-        <location filename="../../desktop/chat/page.py" line="+251"/>
+        <location filename="../../desktop/chat/page.py" line="+256"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
@@ -646,6 +646,25 @@
         <location line="+19"/>
         <source>Drop {0} items to add to this conversation&apos;s documents</source>
         <translation>松开即可将 {0} 项添加到本对话的文档</translation>
+    </message>
+</context>
+<context>
+    <name>EmptyState</name>
+    <message>
+        <location filename="../../desktop/chat/empty.py" line="+16"/>
+        <source>What would you like to think through?</source>
+        <translation>今天想深入思考什么？</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Everything stays on this computer. Reasoning models think first: watch the thought live, or press Answer now.
+Drop PDFs or notes here to ask about them.
+
+Ctrl+N new chat · Ctrl+K search · Ctrl+. stop · Ctrl+R regenerate · Ctrl+Shift+C copy the last answer · Ctrl+, settings</source>
+        <translation>一切都留在这台电脑上。推理模型会先思考：可以实时查看思考过程，或按“立即回答”。
+把 PDF 或笔记拖到这里即可就其提问。
+
+Ctrl+N 新对话 · Ctrl+K 搜索 · Ctrl+. 停止 · Ctrl+R 重新生成 · Ctrl+Shift+C 复制最后一个回答 · Ctrl+, 设置</translation>
     </message>
 </context>
 <context>

@@ -64,14 +64,15 @@ def test_chat_states(qtbot: Any, theme: str, language: str, screenshots: Path) -
     try:
         win = window(qtbot)
         assert current_tokens() == (DARK if theme == "dark" else LIGHT)
+        page = win.chat
+        assert page.empty.isVisible() and page.empty.title.text()
         shoot(win, screenshots, f"chat-empty-{suffix}.png")
 
-        page = win.chat
         question = "1 + 2 + … + 100 = ?" if language == "en" else "1 加到 100 等于多少？"
         begin(page, question)
         tokens = stream(page, REASONING, "reasoning", words=30)
         page._render_live()
-        assert page.model.rows[-1].thinking
+        assert page.model.rows[-1].thinking and not page.empty.isVisible()
         shoot(win, screenshots, f"chat-reasoning-live-{suffix}.png")
 
         stream(page, REASONING, "reasoning", tokens)
