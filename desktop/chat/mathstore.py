@@ -38,6 +38,11 @@ class MathStore(QObject):
         self._running = False
         self._keep = keep
 
+    @property
+    def idle(self) -> bool:
+        """Nothing is waiting to be typeset."""
+        return not self._running and not self._pending
+
     def get(self, key: MathKey) -> Result | object:
         """The typeset formula, None when it cannot be typeset, or :data:`MISSING` while it is not done yet."""
         return self._done.get(key, MISSING)

@@ -143,7 +143,8 @@ class MathSource(Protocol):
     def request(self, key: MathKey) -> None: ...
 
 
-def _math_html(tex: str, display: bool, t: Tokens, images: dict[str, bytes], math: MathSource | None) -> str:
+def _math_html(tex: str, display: bool, t: Tokens, images: dict[str, bytes], math: MathSource | None,
+               written: str) -> str:
     """A formula as images (kept in ``images``), or its source text when it cannot be typeset (or, with ``math``,
     until it has been typeset in the background)."""
     key: MathKey = (" ".join(tex.split()), t.text, t.boxed, 12.5 if display else 10.5)
@@ -154,7 +155,7 @@ def _math_html(tex: str, display: bool, t: Tokens, images: dict[str, bytes], mat
         if formulas is math.missing:
             math.request(key)
     if not isinstance(formulas, tuple):
-        source = html.escape(f"\\[{tex}\\]" if display else f"${tex}$")
+        source = html.escape(written)  # as the model wrote it, delimiters included
         code = f'<code style="font-family:{MONO}">{source}</code>'
         return f'<p align="center">{code}</p>' if display else code
     tags = []
@@ -176,12 +177,12 @@ def render_markdown(text: str, *, dark: bool = False, block_prefix: str = "",
     """Markdown → safe HTML in the light or dark theme's colours; math in $…$, $$…$$, \\(…\\) and \\[…\\]
     typeset as images (their source text when invalid)."""
     colors = tokens(dark)
-    maths: list[tuple[str, bool]] = []
+    maths: list[tuple[str, bool, str]] = []
 
     def stash(match: re.Match[str]) -> str:
         tex = next(g for g in match.groups() if g is not None)
         display = match.group(0).startswith(("$$", "\\["))
-        maths.append((tex, display))
+        maths.append((tex, display, match.group(0)))
         return f"\n\nPONDERMATHBLOCK{len(maths) - 1}X\n\n" if display else f"PONDERMATH{len(maths) - 1}X"
 
     source = "".join(part if part.startswith(("```", "~~~")) else _MATH.sub(stash, part)
@@ -192,8 +193,8 @@ def render_markdown(text: str, *, dark: bool = False, block_prefix: str = "",
     images: dict[str, bytes] = {}
 
     def unstash(match: re.Match[str]) -> str:
-        tex, display = maths[int(match.group(2))]
-        return _math_html(tex, display, colors, images, math)
+        tex, display, written = maths[int(match.group(2))]
+        return _math_html(tex, display, colors, images, math, written)
 
     out = re.sub(r"(?:<p>)?PONDERMATH(BLOCK)?(\d+)X(?:</p>)?", unstash, out)
     return Rendered(out, renderer.code_blocks, images)

@@ -84,12 +84,13 @@ def _frame(png: bytes, color: str) -> bytes:
 
 
 def _mathtext(tex: str, color: str, points: float) -> bytes | None:
-    from matplotlib.font_manager import FontProperties  # imported on first use: starting the window stays fast
+    from matplotlib import rc_context  # imported on first use: starting the window stays fast
+    from matplotlib.font_manager import FontProperties
     from matplotlib.mathtext import math_to_image
 
     out = io.BytesIO()
     try:
-        with _MATPLOTLIB:
+        with _MATPLOTLIB, rc_context({"savefig.transparent": True}):  # on the theme's background, light or dark
             math_to_image(f"${tex}$", out, prop=FontProperties(size=points), dpi=DPI, format="png",
                           color=color)
     except (ValueError, KeyError, IndexError, RuntimeError) as err:  # parse errors, glyphs mathtext lacks: the

@@ -81,6 +81,10 @@ def test_chat_states(qtbot: Any, theme: str, language: str, screenshots: Path) -
         shoot(win, screenshots, f"chat-reasoning-collapsed-stats-{suffix}.png")
 
         full_reply(page, "Show me with code, a table and the formula.", REASONING, LONG_ANSWER)
+        rendered_text(page)  # lays the reply out: its formulas are asked for, then typeset in the background
+        qtbot.waitUntil(lambda: page.math.idle, timeout=60000)
+        qtbot.wait(50)
+        assert "\\sum" not in rendered_text(page)  # typeset, not source text
         page.view.scrollToBottom()
         shoot(win, screenshots, f"chat-long-answer-{suffix}.png")
 

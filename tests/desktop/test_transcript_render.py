@@ -134,6 +134,7 @@ def test_math_becomes_an_image_and_invalid_math_its_source(qtbot: Any, inference
         for name in images_of(doc):
             image = doc.resource(QTextDocument.ResourceType.ImageResource, QUrl(name))
             assert isinstance(image, QImage) and not image.isNull() and image.width() > 4
+            assert image.pixelColor(0, 0).alpha() == 0  # transparent: it sits on a light or a dark page
     text = rendered_text(page)
     assert "\\frac{1" in text  # the invalid formula, as its source text
     assert "\\sum" not in text and "x^2" not in text  # the valid ones are images, not text
