@@ -3,9 +3,10 @@ by reciprocal rank.
 
 The keyword indexes: ``chunk_words`` holds each chunk's words (segmented by rjieba, Chinese included; see
 :mod:`engine.documents.segment`) and ``chunks_fts`` its 3-character pieces. Both are searched and fused with the
-vectors: on bench/retrieval_quality.py (all-MiniLM-L6-v2, 48 English and 25 Chinese questions) vectors + pieces
-scored recall@5/MRR en 0.854/0.655, zh 0.60/0.276; vectors + words en 0.854/0.624, zh 0.44/0.223; all three en
-0.833/0.676, zh 0.60/0.394 (one question is 0.02 en, 0.04 zh).
+vectors. bench/retrieval_quality.py (all-MiniLM-L6-v2 int8, 48 English and 25 Chinese questions; recall@5 / MRR):
+vectors + pieces (before) en 0.833/0.692, zh 0.600/0.277; vectors + words en 0.854/0.655, zh 0.440/0.219; all
+three (now) en 0.833/0.690, zh 0.600/0.364, and the keyword side alone (a file before its vectors exist) recall@5
+en 0.854, zh 0.640 where pieces alone had 0.771, 0.480. One question is 0.02 (en) or 0.04 (zh) of a score.
 
 Indexing a file has two stages. Its chunks and their keywords are committed first, in one transaction (a kill
 leaves the file either searchable as a whole or as it was), and the file stays queued ("pending") with its new
