@@ -114,7 +114,7 @@ def add_bench(sub: Subparsers) -> None:
     p = sub.add_parser("bench", help="prefill and decode speed at several context sizes")
     p.add_argument("model", help="installed name or catalog id")
     p.add_argument("--context", default="128,1024,4096",
-                   help="comma-separated context sizes, up to 32768 (128 is always measured: the ratio's base)")
+                   help="comma-separated context sizes, up to 32768 (decode is also measured at 128, the ratio's base)")
     p.add_argument("--decode-tokens", type=int, default=64)
     p.add_argument("--draft", metavar="MODEL", help="also decode speculatively with this draft model (same "
                    "tokenizer) and print its speed and acceptance rate")
