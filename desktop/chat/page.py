@@ -139,6 +139,7 @@ class ChatPage(DocumentsMixin):
 
         splitter = QSplitter()
         splitter.setHandleWidth(1)
+        self.sidebar.setMinimumWidth(200)  # titles and dates stay readable in a narrow window
         splitter.addWidget(self.sidebar)
         splitter.addWidget(main)
         splitter.setStretchFactor(1, 1)
