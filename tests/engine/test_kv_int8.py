@@ -24,7 +24,8 @@ from tests.fixtures.checkpoints import ASSISTANT, script_texts
 
 FAMILIES = ["qwen2", "llama", "qwen3"]
 PRECISIONS = ["fp32", "int4"]
-# Measured on these models (teacher-forced argmax over 3 turns x 6 prompts): see test_int8_cache_agrees_...
+# Measured on these models (teacher-forced argmax, 2 conversations x 3 turns x 16 tokens, chunks of 7): 0.99-1.00
+# with the scales' margin of 1.5 (0.94-0.96 with no margin); the floor leaves room for a different training run.
 AGREEMENT_FLOOR = 0.90
 
 
@@ -119,14 +120,14 @@ def test_the_int8_graph_session_and_manifest(tiny_checkpoints: dict[str, Path],
     model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
     caches = [v for v in [*model.graph.input, *model.graph.output] if v.name.startswith(("past_", "present."))]
     assert caches and all(v.type.tensor_type.elem_type == TensorProto.INT8 for v in caches)
-    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    inits = {i.name: i for i in model.graph.initializer}
     gqa = [n for n in model.graph.node if n.op_type == "GroupQueryAttention"]
     assert len(gqa) == 2
     for node in gqa:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         assert attrs["k_quant_type"] == attrs["v_quant_type"] == b"PER_CHANNEL"
         assert attrs["kv_cache_bit_width"] == 8
-        k_scale, v_scale = inits[node.input[12]], inits[node.input[13]]
+        k_scale, v_scale = (numpy_helper.to_array(inits[node.input[j]]) for j in (12, 13))  # inline, small
         assert k_scale.shape == v_scale.shape == (2 * 32,)  # kv_heads * head_dim
         assert (k_scale > 0).all() and (v_scale > 0).all()
         halves = k_scale.reshape(2, 2, 16)  # per head, channel j and its rotary partner j + 16 share a bound
