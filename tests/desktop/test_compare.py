@@ -4,22 +4,39 @@ reasoning included, and each is saved as a conversation of its own."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from desktop.chat.page import ChatPage
 from desktop.workers import InferenceThread
 from engine.chat.storage import ConversationStore
 from engine.models.store import InstalledModel, install
+from engine.runtime.session import KVSession
 from engine.system.settings import Settings
 from tests.desktop.chat_scenes import shoot_themes
 
 SETTINGS = Settings(provider="cpu", temperature=0.0, max_tokens=60, context_length=512)
 
 
+@pytest.fixture
+def slow_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each decode step takes 15 ms longer, as on a bigger model, so the reasoning streams over many batches (the
+    tiny model is so fast that a whole reply fits in one batch of the worker's 33 ms)."""
+    original = KVSession.extend
+
+    def extend(self: KVSession, tokens: Any, chunk: int = 512) -> Any:
+        time.sleep(0.015)
+        return original(self, tokens, chunk)
+
+    monkeypatch.setattr(KVSession, "extend", extend)
+
+
 def test_one_question_two_models_side_by_side(qtbot: Any, inference: InferenceThread, tiny_model: InstalledModel,
                                               converted: dict[tuple[str, str], Path], tmp_path: Path,
-                                              screenshots: Path, themed: Any) -> None:
+                                              screenshots: Path, themed: Any, slow_model: None) -> None:
     shutil.copytree(converted[("llama", "int4")], tmp_path / "llama-build")
     install(tmp_path / "llama-build", "tiny-llama")
     page = ChatPage(ConversationStore(tmp_path / "c.db"), inference, lambda: SETTINGS)
@@ -55,7 +72,9 @@ def test_one_question_two_models_side_by_side(qtbot: Any, inference: InferenceTh
         stored = page.store.messages(side.conversation_id)
         assert [m.role for m in stored] == ["user", "assistant"] and stored[-1].content == reply.content
     assert left.conversation_id != right.conversation_id
-    assert reasoning_seen[0] or reasoning_seen[1], "neither reasoning stream was shown while it streamed"
+    assert all(side.model.rows[-1].reasoning.strip() for side in (left, right)), "a reply without its reasoning"
+    assert reasoning_seen[0] and reasoning_seen[1], f"a reasoning stream was not shown while it streamed: " \
+        f"{reasoning_seen}"
     assert left.model.rows[-1].model != right.model.rows[-1].model
     shoot_themes(qtbot, page, screenshots, "compare")
     page.show_compare(False)
