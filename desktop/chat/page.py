@@ -130,6 +130,7 @@ class ChatPage(DocumentsMixin):
         self.center.addWidget(self.compare)
         main_layout.addWidget(self.center, 1)
         self.header.compare_toggled.connect(self.show_compare)
+        self.compare.both_finished.connect(self.refresh_conversations)  # its two conversations are saved
         self.main = main
         self.drop_target = DropTarget(self.view)
         self.empty = EmptyState(self.view)

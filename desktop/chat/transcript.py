@@ -125,7 +125,7 @@ class MessageDelegate(QStyledItemDelegate):
     def __init__(self, parent: QWidget | None = None, cache_size: int = 4000) -> None:
         super().__init__(parent)
         self._docs: OrderedDict[tuple[str, int], QTextDocument] = OrderedDict()
-        self._layouts: OrderedDict[tuple[int, int, int], Layout] = OrderedDict()
+        self._layouts: OrderedDict[tuple[int, int, int, int], Layout] = OrderedDict()
         self._cache_size = cache_size
         self.math: MathSource | None = None  # formulas typeset in the background (set by the page)
         self.last_cost_s = 0.0  # how long the last message took to render and lay out
@@ -152,7 +152,7 @@ class MessageDelegate(QStyledItemDelegate):
 
     def layout(self, row: Row, width: int, palette: QPalette) -> Layout:
         """The laid-out message (cached per row version and width)."""
-        key = (row.id, row.version, width)
+        key = (row.id, row.version, width, palette.color(QPalette.ColorRole.Window).rgb())  # a theme switch redraws
         hit = self._layouts.get(key)
         if hit is not None:
             self._layouts.move_to_end(key)

@@ -152,3 +152,14 @@ def test_code_block_has_a_header_with_language_and_copy_and_tables_and_quotes_re
     assert any(doc.toPlainText().count("5050") for doc in docs)
     assert any(("1000" in doc.toPlainText() and "500500" in doc.toPlainText()) for doc in docs)  # the table
     assert "Pair the numbers from both ends" in rendered_text(page)  # the quote
+
+
+def test_a_theme_switch_redraws_messages_in_its_colours(qtbot: Any) -> None:
+    from desktop.chat.transcript import MessageDelegate, Row
+    from desktop.theme import DARK, LIGHT, dark_palette, light_palette
+
+    delegate = MessageDelegate()
+    row = Row(id=1, role="assistant", content="Hi", reasoning="Think.", model="m")
+    light = "".join(p.html for p in delegate.layout(row, 500, light_palette()).pieces)
+    dark = "".join(p.html for p in delegate.layout(row, 500, dark_palette()).pieces)
+    assert LIGHT.code_bg in light and DARK.code_bg in dark and DARK.code_bg not in light
