@@ -18,8 +18,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from engine.runtime.generate import ChatModel, Finished, GenerationConfig, Notice, TextDelta
     from engine.runtime.template import Message
 
+    draft = find_model(args.draft).path if args.draft else None
     model = ChatModel(find_model(args.model).path, provider=args.provider, threads=args.threads,
-                      context=args.context)
+                      context=args.context, draft=draft, draft_k=args.draft_k)
     sampling = model.default_sampling(seed=args.seed)
     if args.temperature is not None:
         sampling = replace(sampling, temperature=args.temperature)
@@ -54,7 +55,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             sys.stdout.write((RESET if tty else "") + "\n")
             print(f"[{event.finish_reason}; {s.generated_tokens} tokens, {s.decode_tokens_per_s:.1f} tok/s, "
                   f"first token {s.time_to_first_token_s:.2f} s, thought {s.reasoning_s:.1f} s; {s.provider}"
-                  + (f" ({s.provider_reason})" if s.provider_reason else "") + "]", file=sys.stderr)
+                  + (f" ({s.provider_reason})" if s.provider_reason else "")
+                  + (f"; drafts kept {s.draft_acceptance:.0%}" if s.draft_acceptance is not None else "") + "]",
+                  file=sys.stderr)
     return 0
 
 
@@ -106,6 +109,9 @@ def add_run(sub: Subparsers) -> None:
     p.add_argument("--provider", choices=PROVIDERS, default="auto")
     p.add_argument("--threads", type=int)
     p.add_argument("--context", type=int, help="context length in tokens (default 4096)")
+    p.add_argument("--draft", metavar="MODEL", help="speculative decoding: a smaller installed model of the same "
+                   "tokenizer drafts, this one verifies (same output under greedy decoding)")
+    p.add_argument("--draft-k", type=int, default=4, help="most drafted tokens per round (default 4)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_run)
 

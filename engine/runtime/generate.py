@@ -12,18 +12,27 @@ the prompt (``history_thoughts``).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokenizers import Tokenizer
 
 from engine.runtime.detok import StreamDetokenizer
+from engine.runtime.events import (
+    THINKING_PRESETS,
+    Controls,
+    Event,
+    Finished,
+    GenerationConfig,
+    Notice,
+    Stats,
+    TextDelta,
+)
 from engine.runtime.reasoning import ANSWER, REASONING, LoopGuard, ReasoningSplitter
 from engine.runtime.sampling import Sampler, SamplingParams
 from engine.runtime.session import KVSession
+from engine.runtime.speculative import SpeculativeStepper, check_compatible
 from engine.runtime.template import (
     HISTORY_THOUGHTS,
     KEEP,
@@ -31,123 +40,8 @@ from engine.runtime.template import (
     THINK_OPEN,
     ChatTemplate,
     Message,
-    check_history_thoughts,
 )
 from engine.system.errors import PonderError
-
-
-@dataclass(frozen=True)
-class TextDelta:
-    """New text on one channel ("reasoning" or "answer"), with the tokens generated so far and the rate."""
-
-    text: str
-    channel: str
-    tokens: int
-    tokens_per_s: float
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something the caller should know while generating: ``context_trimmed`` (``value`` turns dropped),
-    ``loop_detected`` (``value`` = the loop's length in tokens; call ``answer_now()`` or ``cancel()``) or
-    ``thinking_budget`` (the thought used its ``value`` tokens and was closed; the answer follows)."""
-
-    kind: str
-    message: str
-    value: int = 0
-
-
-@dataclass(frozen=True)
-class Stats:
-    """Figures for one reply."""
-
-    prompt_tokens: int
-    reused_tokens: int
-    generated_tokens: int
-    reasoning_tokens: int
-    answer_tokens: int
-    time_to_first_token_s: float
-    reasoning_s: float
-    answer_s: float
-    prefill_tokens_per_s: float
-    decode_tokens_per_s: float
-    total_s: float
-    provider: str
-    provider_reason: str = ""
-    dropped_turns: int = 0
-    context_used: int = 0
-    context_size: int = 0
-    reasoning_closed_by: str = ""  # "budget" or "answer_now" when the thought was closed for the model
-
-
-@dataclass(frozen=True)
-class Finished:
-    """The end of a reply: why it ended ("stop", "length", "stop_string", "cancelled") and what it said."""
-
-    finish_reason: str
-    reasoning: str
-    answer: str
-    reasoning_unfinished: bool
-    stats: Stats
-    token_ids: tuple[int, ...] = ()
-
-
-Event = TextDelta | Notice | Finished
-
-
-class Controls:
-    """What the caller can do while a reply streams, from any thread: cancel, or end the reasoning now."""
-
-    def __init__(self) -> None:
-        self._cancel = threading.Event()
-        self._answer_now = threading.Event()
-
-    def cancel(self) -> None:
-        """Stop generating before the next token."""
-        self._cancel.set()
-
-    def answer_now(self) -> None:
-        """Close the reasoning block; the model continues with the answer."""
-        self._answer_now.set()
-
-    @property
-    def cancelled(self) -> bool:
-        """True once :meth:`cancel` was called."""
-        return self._cancel.is_set()
-
-    def take_answer_now(self) -> bool:
-        """True (once) if :meth:`answer_now` was requested."""
-        if self._answer_now.is_set():
-            self._answer_now.clear()
-            return True
-        return False
-
-
-THINKING_PRESETS = {"minimal": 256, "low": 1024, "medium": 4096, "high": 16384}
-"""Thinking budgets by name, in tokens (the API's ``reasoning_effort``; the window's presets beside "no limit")."""
-
-
-@dataclass(frozen=True)
-class GenerationConfig:
-    """Per-reply settings. ``thinking_budget``: the most reasoning tokens (None: no limit), then the thought is
-    closed and the model answers. ``enable_thinking`` False: "don't think", only where the template supports it.
-    ``history_thoughts``: "drop" or "keep" earlier turns' thoughts in the prompt (None: the model's default)."""
-
-    sampling: SamplingParams = field(default_factory=SamplingParams)
-    max_new_tokens: int = 2048
-    stop: tuple[str, ...] = ()
-    thinking_budget: int | None = None
-    enable_thinking: bool = True
-    history_thoughts: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.thinking_budget is not None and (isinstance(self.thinking_budget, bool)
-                                                 or not isinstance(self.thinking_budget, int)
-                                                 or self.thinking_budget < 0):
-            raise PonderError(f"The thinking budget must be a whole number of tokens, 0 or more, not "
-                              f"{self.thinking_budget!r}.", "Give a token count, or none for no limit.")
-        if self.history_thoughts is not None:
-            check_history_thoughts(self.history_thoughts)
 
 
 class ChatModel:
@@ -157,9 +51,18 @@ class ChatModel:
     """
 
     def __init__(self, model_dir: Path, *, provider: str = "auto", threads: int | None = None,
-                 context: int | None = None) -> None:
+                 context: int | None = None, draft: Path | None = None, draft_k: int = 4) -> None:
+        """``draft``: a smaller model of the same tokenizer that proposes ``draft_k`` tokens per step for this one
+        to verify (:mod:`engine.runtime.speculative`; exact under greedy decoding, the same distribution under
+        sampling)."""
         started = time.perf_counter()
-        self.kv = KVSession(model_dir, provider=provider, threads=threads, context=context)
+        if draft is not None:
+            check_compatible(model_dir, draft)
+        self.kv = KVSession(model_dir, provider=provider, threads=threads, context=context,
+                            all_logits=draft is not None)
+        self.draft_kv = (KVSession(draft, provider=provider, threads=threads, context=self.kv.context)
+                         if draft is not None else None)
+        self.draft_k = draft_k
         self.manifest = self.kv.manifest
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.template = ChatTemplate.from_model_dir(model_dir)
@@ -306,6 +209,7 @@ class _Run:
         self.first_token_t = 0.0
         self.close_t = 0.0
         self.closed_by = ""
+        self.spec: SpeculativeStepper | None = None
 
     def _deltas(self, text: str) -> Iterator[TextDelta]:
         was_reasoning = self.splitter.in_reasoning
@@ -339,6 +243,11 @@ class _Run:
         reused = min(kv.common_prefix(prompt), len(prompt) - 1)
         kv.rewind(reused)
         logits = kv.extend(prompt[reused:])
+        spec = (SpeculativeStepper(kv, m.draft_kv, config.sampling, k=m.draft_k)
+                if m.draft_kv is not None else None)
+        if spec is not None:
+            spec.start(logits)
+        self.spec = spec
         prefill_s = time.perf_counter() - start
         sampler = Sampler(config.sampling)
         history = list(prompt)
@@ -356,19 +265,23 @@ class _Run:
                     yield Notice("thinking_budget", f"The thinking budget of {config.thinking_budget} tokens is "
                                  "spent; the model answers now.", self.tokens[REASONING])
                 forced = m.encode(f"\n{THINK_CLOSE}\n\n")
-                if len(kv.tokens) + len(forced) >= kv.context:
+                if len(history) + len(forced) >= kv.context:
                     break  # no room left to answer in: "length"
                 for token in forced:
                     yield from self._deltas(self.detok.push(token))
-                logits = kv.extend(forced)
+                if spec is not None:
+                    spec.force(history, forced)
+                else:
+                    logits = kv.extend(forced)
                 history.extend(forced)
                 self.closed_by = reason
                 continue
-            token = sampler(logits, history)  # the decode step: one token from the logits
+            # the decode step: one token from the logits (or from a speculative round's verified tokens)
+            token = spec.next_token(history) if spec is not None else sampler(logits, history)
             if token in m.eos:
                 finish = "stop"
                 break
-            if len(kv.tokens) >= kv.context:
+            if len(history) >= kv.context:
                 finish = "length"
                 break
             self.generated += 1
@@ -386,7 +299,10 @@ class _Run:
                 break
             if channel == REASONING and (period := guard.push(token)):
                 yield Notice("loop_detected", f"The reasoning repeats itself every {period} tokens.", period)
-            logits = kv.extend([token])
+            if spec is None:
+                logits = kv.extend([token])
+        if spec is not None:
+            spec.settle(history)  # the caches hold exactly what was emitted, so the next turn's prefix reuse is exact
         if finish != "stop_string":
             tail, _ = self.stops.feed(self.detok.flush())
             yield from self._deltas(tail + self.stops.flush())
@@ -411,6 +327,11 @@ class _Run:
             total_s=end - start, provider=self.m.kv.choice.provider, provider_reason=self.m.kv.choice.reason,
             dropped_turns=dropped, context_used=len(self.m.kv.tokens), context_size=self.m.kv.context,
             reasoning_closed_by=self.closed_by,
+            draft_acceptance=self.spec.stats.acceptance if self.spec is not None else None,
         )
         return Finished(finish, self.text[REASONING], self.text[ANSWER], self.splitter.unfinished, stats,
                         tuple(self.ids))
+
+
+__all__ = ["THINKING_PRESETS", "ChatModel", "Controls", "Event", "Finished", "GenerationConfig", "Notice", "Stats",
+           "TextDelta", "collect", "oldest_turn", "reply_reserve"]

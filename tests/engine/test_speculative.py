@@ -200,3 +200,37 @@ def test_a_draft_with_another_tokenizer_is_refused(big_dir: Path, draft_models: 
     with pytest.raises(PonderError, match="all_logits=True"):
         SpeculativeStepper(KVSession(big_dir, provider="cpu"), KVSession(draft_models["draft"], provider="cpu"),
                            GREEDY)
+
+
+def test_the_apps_chat_with_a_draft_says_exactly_what_it_says_alone(big_dir: Path,
+                                                                     draft_models: dict[str, Path]) -> None:
+    """ChatModel with a draft (the decode loop the window, the CLI and the API run): the same reasoning and answer
+    as without one under greedy decoding, over two turns (prefix reuse after a speculative turn) and with a thinking
+    budget that makes the loop insert the closing tokens itself; the acceptance rate is reported."""
+    from engine.runtime.generate import ChatModel, GenerationConfig
+
+    alone = ChatModel(big_dir, provider="cpu")
+    drafted = ChatModel(big_dir, provider="cpu", draft=draft_models["draft"], draft_k=3)
+    configs = [GenerationConfig(sampling=GREEDY, max_new_tokens=40),
+               GenerationConfig(sampling=GREEDY, max_new_tokens=40, thinking_budget=3)]
+    for config in configs:
+        messages = [Message("user", "What is 2+2?")]
+        for follow_up in ("Name a fast animal.", ""):
+            want = alone.chat(messages, config)
+            got = drafted.chat(messages, config)
+            assert (got.finish_reason, got.reasoning, got.answer) == (want.finish_reason, want.reasoning, want.answer)
+            assert got.stats.draft_acceptance is not None and 0.0 <= got.stats.draft_acceptance <= 1.0
+            assert want.stats.draft_acceptance is None
+            if config.thinking_budget is not None:
+                assert got.stats.reasoning_closed_by == want.stats.reasoning_closed_by
+            # the second turn re-reads nothing the plain model does not (the caches were settled after the drafts)
+            assert got.stats.reused_tokens == want.stats.reused_tokens
+            if follow_up:
+                messages = [*messages, Message("assistant", want.answer), Message("user", follow_up)]
+
+
+def test_a_chat_model_refuses_a_draft_with_another_tokenizer(big_dir: Path, draft_models: dict[str, Path]) -> None:
+    from engine.runtime.generate import ChatModel
+
+    with pytest.raises(PonderError):
+        ChatModel(big_dir, provider="cpu", draft=draft_models["foreign"])
