@@ -61,7 +61,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     provider = auto_provider(args.provider)
     model = convert_checkpoint(args.path, args.name, precision=args.precision, provider=provider,
-                               replace=args.replace, progress=ProgressPrinter())
+                               replace=args.replace, progress=ProgressPrinter(), kv_cache=args.kv_cache)
     print(f"Ready: {model.name} ({model.manifest.precision}, {gb(model.manifest.size_bytes)}) at {model.path}")
     return 0
 
@@ -97,6 +97,9 @@ def add_convert(sub: Subparsers) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--precision", choices=PRECISIONS, default="int4")
     p.add_argument("--provider", choices=PROVIDERS, default="auto")
+    p.add_argument("--kv-cache", choices=("float", "int8"), default="float",
+                   help="int8: a calibrated int8 KV cache (CPU only): faster decode at long context, greedy agreement "
+                        "0.99-1.0 with the float cache on the test models")
     p.add_argument("--replace", action="store_true", help="replace an installed model of the same name")
     p.set_defaults(func=cmd_convert)
 

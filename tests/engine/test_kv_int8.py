@@ -156,3 +156,20 @@ def test_int8_cache_is_cpu_only() -> None:
     with pytest.raises(ValueError, match="Unknown KV cache type"):
         BuildOptions(kv_cache="int4")
     assert BuildOptions().kv_cache == "float"
+
+
+def test_the_cli_and_pipeline_offer_the_int8_cache_on_the_cpu_only() -> None:
+    import argparse
+
+    from engine.cli.models import add_convert
+    from engine.models.convert.pipeline import build_options
+    from engine.system.errors import ConversionError
+
+    assert build_options("int4", "cpu", "int8").kv_cache == "int8"
+    assert build_options("int4", "cpu").kv_cache == "float"
+    with pytest.raises(ConversionError, match="CPU only"):
+        build_options("int4", "cuda", "int8")
+    parser = argparse.ArgumentParser()
+    add_convert(parser.add_subparsers())
+    args = parser.parse_args(["convert", "ckpt", "--name", "m", "--kv-cache", "int8"])
+    assert args.kv_cache == "int8"
