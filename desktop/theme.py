@@ -203,9 +203,10 @@ def _apply_palette(app: QApplication) -> None:
 def apply_theme(app: QApplication, theme: str, font_size: int) -> None:
     """Use the Fusion style with light or dark colours ("system" follows the system's colour scheme, also when it
     changes while Ponder runs) and ``font_size`` points for text."""
-    style = QStyleFactory.create("Fusion")
-    if style is not None and app.style().name().lower() != "fusion":
-        app.setStyle(style)
+    if app.style().name().lower() != "fusion" and not app.styleSheet():  # under a style sheet Qt reports no name
+        style = QStyleFactory.create("Fusion")
+        if style is not None:
+            app.setStyle(style)
     app.setProperty(_THEME_PROPERTY, theme)
     if not app.property(_HOOKED_PROPERTY):
         app.setProperty(_HOOKED_PROPERTY, True)

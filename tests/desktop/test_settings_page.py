@@ -214,7 +214,10 @@ def test_speed_test_draws_a_bar_per_provider(qtbot: Any, runners: tuple[Inferenc
 
 def test_theme_follows_the_choice(app_look: QApplication) -> None:
     apply_theme(app_look, "dark", 12)
+    sheet = app_look.styleSheet()
+    app_look.setStyleSheet("")  # under Ponder's style sheet Qt wraps the style (and reports no name)
     assert app_look.style().name().lower() == "fusion"
+    app_look.setStyleSheet(sheet)
     assert app_look.palette().color(QPalette.ColorRole.Window).lightness() < 80
     apply_theme(app_look, "light", 10)
     assert app_look.palette().color(QPalette.ColorRole.Window).lightness() > 200
