@@ -26,6 +26,7 @@ from desktop.jobs import run_background
 from desktop.offline import offline_note
 from desktop.theme import current_tokens
 from engine.documents.embedders import embedder_folder, find_embedder, get_embedder
+from engine.documents.extract import SUPPORTED
 from engine.documents.pipeline import IndexProgress, IndexStage
 from engine.system.cancel import CancelToken
 from engine.system.errors import PonderError
@@ -226,8 +227,9 @@ class DocumentsBar(QWidget):
             self.indexer.resume()
 
     def _pick_files(self) -> None:
-        names, _ = QFileDialog.getOpenFileNames(self, self.tr("Add documents"), "", self.tr(
-            "Documents (*.pdf *.docx *.txt *.md *.markdown *.html *.htm);;All files (*)"))
+        patterns = " ".join(f"*{ext}" for ext in sorted(SUPPORTED))  # every format extraction reads
+        names, _ = QFileDialog.getOpenFileNames(self, self.tr("Add documents"), "",
+                                                self.tr("Documents ({0});;All files (*)").format(patterns))
         if names:
             self.add_requested.emit([Path(n) for n in names])
 

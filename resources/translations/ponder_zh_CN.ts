@@ -136,7 +136,7 @@
         <translation type="vanished">导出</translation>
     </message>
     <message>
-        <location filename="../../desktop/chat/page.py" line="+256"/>
+        <location filename="../../desktop/chat/page.py" line="+258"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
@@ -375,7 +375,7 @@
 <context>
     <name>DocumentsBar</name>
     <message>
-        <location filename="../../desktop/documents/panel.py" line="+98"/>
+        <location filename="../../desktop/documents/panel.py" line="+99"/>
         <source>The documents this conversation answers from</source>
         <translation>此对话据以回答的文档</translation>
     </message>
@@ -401,12 +401,17 @@
         <translation>文件…</translation>
     </message>
     <message>
-        <location line="+116"/>
+        <location line="+111"/>
+        <source>Documents ({0});;All files (*)</source>
+        <translation>文档 ({0});;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>Get the embedding model ({0}, {1} MB)</source>
         <translation>获取嵌入模型（{0}，{1} MB）</translation>
     </message>
     <message>
-        <location line="-108"/>
+        <location line="-109"/>
         <source>Documents:</source>
         <translation>文档：</translation>
     </message>
@@ -492,17 +497,16 @@
     </message>
     <message>
         <location line="-104"/>
-        <location line="+123"/>
+        <location line="+124"/>
         <source>Add documents</source>
         <translation>添加文档</translation>
     </message>
     <message>
-        <location line="+1"/>
         <source>Documents (*.pdf *.docx *.txt *.md *.markdown *.html *.htm);;All files (*)</source>
-        <translation>文档 (*.pdf *.docx *.txt *.md *.markdown *.html *.htm);;所有文件 (*)</translation>
+        <translation type="vanished">文档 (*.pdf *.docx *.txt *.md *.markdown *.html *.htm);;所有文件 (*)</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+15"/>
         <source>Stopped; press again to continue the download.</source>
         <translation>已停止；再按一次可继续下载。</translation>
     </message>
@@ -670,7 +674,7 @@ Ctrl+N 新对话 · Ctrl+K 搜索 · Ctrl+. 停止 · Ctrl+R 重新生成 · Ctr
 <context>
     <name>FilesDialog</name>
     <message>
-        <location filename="../../desktop/documents/panel.py" line="-208"/>
+        <location filename="../../desktop/documents/panel.py" line="-209"/>
         <source>Documents in “{0}”</source>
         <translation>“{0}”中的文档</translation>
     </message>
@@ -1279,12 +1283,12 @@ ONNX Runtime {0}
     <name>ModelHeader</name>
     <message>
         <location filename="../../desktop/chat/header.py" line="+68"/>
-        <location line="+80"/>
+        <location line="+81"/>
         <source>The model that answers</source>
         <translation>回答所用的模型</translation>
     </message>
     <message>
-        <location line="-79"/>
+        <location line="-80"/>
         <source>System prompt…</source>
         <translation>系统提示词…</translation>
     </message>
@@ -1309,7 +1313,7 @@ ONNX Runtime {0}
         <translation>加载进度</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
         <source>Unload</source>
         <translation>卸载</translation>
     </message>
@@ -1330,7 +1334,7 @@ ONNX Runtime {0}
         <translation>已用上下文</translation>
     </message>
     <message>
-        <location line="+69"/>
+        <location line="+70"/>
         <source>Reasoning</source>
         <translation>推理</translation>
     </message>
@@ -1345,7 +1349,7 @@ ONNX Runtime {0}
         <translation>思考预算、之前的思考和上下文用量</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+10"/>
         <source>Compare</source>
         <translation>对比</translation>
     </message>
