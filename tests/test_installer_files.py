@@ -72,7 +72,7 @@ def test_the_about_box_shows_name_version_runtime_and_data_folder(qtbot: Any, po
 
     window = MainWindow(Settings())
     qtbot.addWidget(window)
-    help_menu = next(a.menu() for a in window.menuBar().actions() if a.menu() is not None)
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.menu() is not None and "Help" in a.text())
     about = [a for a in help_menu.actions() if "About" in a.text()]
     assert len(about) == 1
     box = window.show_about()

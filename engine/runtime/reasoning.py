@@ -53,6 +53,10 @@ class ReasoningSplitter:
         self._state = _START
         self._held = ""
         self.closed = False  # saw </think>
+        self._answer_chars = 0
+        # where in the answer text a </think> came without any <think> before it, output having started in the
+        # answer: the text before it was reasoning after all (a server that opened <think> in the prompt)
+        self.orphan_close: int | None = None
 
     @property
     def in_reasoning(self) -> bool:
@@ -105,9 +109,13 @@ class ReasoningSplitter:
                 elif buf:
                     self._state = _ANSWER
             else:
+                if self.orphan_close is None and not self.closed and THINK_CLOSE in buf:
+                    before = buf[: buf.index(THINK_CLOSE)].replace(THINK_OPEN, "")
+                    self.orphan_close = self._answer_chars + len(before)
                 text, self._held = _cut_strays(buf, (THINK_OPEN, THINK_CLOSE))
                 if text:
                     out.append(Piece(ANSWER, text))
+                    self._answer_chars += len(text)
                 break
         return out
 

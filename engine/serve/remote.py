@@ -26,7 +26,7 @@ import httpx
 from engine.runtime.generate import Controls, Event, Finished, GenerationConfig, Stats, TextDelta, collect
 from engine.runtime.reasoning import ANSWER, REASONING, ReasoningSplitter
 from engine.runtime.sampling import SamplingParams
-from engine.runtime.template import THINK_CLOSE, Message, strip_reasoning
+from engine.runtime.template import Message, strip_reasoning
 from engine.system import network_log, privacy
 from engine.system.errors import PonderError
 from engine.system.paths import ponder_home
@@ -294,11 +294,10 @@ class _Reply:
     def end(self) -> Iterator[TextDelta]:
         for piece in self.splitter.finish():
             yield self.delta(piece.channel, piece.text)
-        answer = self.text[ANSWER]
-        if not self.reasoning_field and not self.splitter.closed and THINK_CLOSE in answer:
+        answer, orphan = self.text[ANSWER], self.splitter.orphan_close
+        if not self.reasoning_field and not self.splitter.closed and orphan is not None:
             # a reasoning model whose prompt opened <think> itself (no reasoning parser on the server)
-            reasoning, _, rest = answer.partition(THINK_CLOSE)
-            self.text[REASONING], self.text[ANSWER] = reasoning.strip(), rest.lstrip()
+            self.text[REASONING], self.text[ANSWER] = answer[:orphan].strip(), answer[orphan:].lstrip()
 
     def finished(self, engine: RemoteEngine, cancelled: bool) -> Finished:
         end = time.perf_counter()
