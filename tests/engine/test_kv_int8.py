@@ -4,7 +4,6 @@ GroupQueryAttention's quantized path needs."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from engine.models.convert.pipeline import convert_checkpoint
 from engine.runtime.session import KVSession
 from engine.system.errors import ConversionError
 from tests.fixtures.checkpoints import ASSISTANT, script_texts
+from tests.fixtures.models import ponder_home_env
 
 FAMILIES = ["qwen2", "llama", "qwen3"]
 PRECISIONS = ["fp32", "int4"]
@@ -34,20 +34,13 @@ def int8_converted(tiny_checkpoints: dict[str, Path], tmp_path_factory: pytest.T
         dict[tuple[str, str], Path]]:
     """The tiny checkpoints converted with the int8 KV cache at fp32 and int4 weights."""
     home = tmp_path_factory.mktemp("kv-int8-home")
-    old = os.environ.get("PONDER_HOME")
-    os.environ["PONDER_HOME"] = str(home)
-    try:
-        out = {}
+    out = {}
+    with ponder_home_env(home):
         for family, path in tiny_checkpoints.items():
             for precision in PRECISIONS:
                 options = BuildOptions(precision=precision, provider="cpu", kv_cache="int8")
                 out[(family, precision)] = convert_checkpoint(path, f"tiny-{family}-{precision}-kv8",
                                                               options=options).path
-    finally:
-        if old is None:
-            os.environ.pop("PONDER_HOME", None)
-        else:
-            os.environ["PONDER_HOME"] = old
     yield out
 
 

@@ -9,7 +9,6 @@ not depend on the architecture, and building the three families would triple thi
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +42,7 @@ from tests.fixtures.checkpoints import (
     train_checkpoint,
 )
 from tests.fixtures.keyrings import MemoryKeyring
+from tests.fixtures.models import ponder_home_env
 
 GREEDY = GenerationConfig(SamplingParams(temperature=0), max_new_tokens=60)
 QUESTION = [Message("user", "What is 2+2?")]
@@ -80,15 +80,8 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     root = tmp_path_factory.mktemp("reasoning-controls")
     checkpoint = train_checkpoint(build_checkpoint(root / "qwen2", TINY_QWEN2, dtype=torch.float32))
-    old = os.environ.get("PONDER_HOME")
-    os.environ["PONDER_HOME"] = str(root / "home")
-    try:
+    with ponder_home_env(root / "home"):
         path = convert_checkpoint(checkpoint, "tiny-r1-int4", precision="int4").path
-    finally:
-        if old is None:
-            os.environ.pop("PONDER_HOME", None)
-        else:
-            os.environ["PONDER_HOME"] = old
     yield path
     shutil.rmtree(root, ignore_errors=True)
 
