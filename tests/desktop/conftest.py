@@ -51,17 +51,24 @@ def runners(qtbot: Any) -> Iterator[tuple[InferenceThread, BackgroundJobs]]:
 
 
 @pytest.fixture
-def themed(qapp: Any) -> Iterator[Any]:
-    """The application in Ponder's light theme for the test (screenshots), restored afterwards."""
+def app_look(qapp: Any) -> Iterator[Any]:
+    """Restore the application's style sheet, style, palette and font after a test changes the theme (the sheet
+    first: under Ponder's style sheet Qt wraps the style)."""
     from PySide6.QtGui import QPalette
 
-    from desktop.theme import apply_theme
-
     style, palette, font, sheet = qapp.style().name(), QPalette(qapp.palette()), qapp.font(), qapp.styleSheet()
-    apply_theme(qapp, "light", 10)
     yield qapp
+    qapp.setStyleSheet(sheet)
     qapp.setStyle(style)
     qapp.setPalette(palette)
     qapp.setFont(font)
-    qapp.setStyleSheet(sheet)
     qapp.setProperty("ponderTheme", None)
+
+
+@pytest.fixture
+def themed(app_look: Any) -> Iterator[Any]:
+    """The application in Ponder's light theme for the test (screenshots), restored afterwards."""
+    from desktop.theme import apply_theme
+
+    apply_theme(app_look, "light", 10)
+    yield app_look

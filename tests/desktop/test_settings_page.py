@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +34,6 @@ TOKEN = "hf_TopSecretValue1234567890"
 
 
 
-
-@pytest.fixture
-def app_look(qapp: QApplication) -> Iterator[QApplication]:
-    """Restore the application's style, palette, style sheet and font after a test changes the theme."""
-    style, palette, font, sheet = qapp.style().name(), QPalette(qapp.palette()), qapp.font(), qapp.styleSheet()
-    yield qapp
-    qapp.setStyleSheet(sheet)
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
-    qapp.setFont(font)
-    qapp.setProperty("ponderTheme", None)
 
 
 def make_page(qtbot: Any, runners: tuple[InferenceThread, BackgroundJobs],

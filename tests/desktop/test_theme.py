@@ -3,7 +3,6 @@ follows the system), the navigation rail has icons and labels, and the UI font s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,18 +11,6 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.nav import NavRail
 from desktop.theme import DARK, LIGHT, READ_PAIRS, UI_FAMILIES, apply_theme, contrast_ratio, current_tokens, ui_font
-
-
-@pytest.fixture
-def app_look(qapp: QApplication) -> Iterator[QApplication]:
-    """Restore the application's style, palette, style sheet and font after the test."""
-    style, palette, font, sheet = qapp.style().name(), QPalette(qapp.palette()), qapp.font(), qapp.styleSheet()
-    yield qapp
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
-    qapp.setFont(font)
-    qapp.setStyleSheet(sheet)
-    qapp.setProperty("ponderTheme", None)
 
 
 def test_contrast_ratio_matches_wcag_reference_values() -> None:
