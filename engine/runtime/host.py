@@ -14,7 +14,8 @@ evicts and unloads only between jobs on that thread. One thread in all, not one 
 
 Idle unload (LM Studio's "TTL"): a model not used for ``idle_unload_s`` seconds is released; the next job that
 asks for it loads it again. Before loading, the host compares what the model needs (its weights plus the KV cache
-of the context) with the memory available (counting what evicting the loaded models frees) and refuses with the
+it starts with: the cache grows in steps as the conversation does, and growing checks memory again) with the
+memory available (counting what evicting the loaded models frees) and refuses with the
 figures when it will not fit.
 """
 
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import psutil
 
-from engine.system.errors import PonderError
+from engine.system.errors import PonderError, StoreError
 
 if TYPE_CHECKING:
     from engine.runtime.generate import ChatModel
@@ -81,8 +82,11 @@ class _Slot:
 
 
 def chat_load_bytes(path: Path, context: int | None) -> int:
-    """Memory a chat model needs once loaded: its ONNX files, the KV cache of ``context`` tokens (the session
-    allocates the whole context at load) and ORT's overhead."""
+    """Memory a chat model needs once loaded: its ONNX files, the KV cache it starts with (at most
+    :data:`~engine.runtime.session.INITIAL_CAPACITY` tokens of ``context``; it grows in steps later) and ORT's
+    overhead."""
+    from engine.runtime.session import INITIAL_CAPACITY
+
     weights = sum(f.stat().st_size for f in path.glob("model.onnx*") if f.is_file())
     cache = 0
     try:
@@ -91,11 +95,22 @@ def chat_load_bytes(path: Path, context: int | None) -> int:
         head_dim = int(config.get("head_dim") or int(config["hidden_size"]) // heads)
         kv_heads = int(config.get("num_key_value_heads") or heads)
         limit = int(config.get("max_position_embeddings") or 4096)
-        tokens = min(context or 4096, limit)
-        cache = int(config["num_hidden_layers"]) * 2 * kv_heads * head_dim * tokens * 4  # fp32 on CPU: the most
+        tokens = min(context or 4096, limit, INITIAL_CAPACITY)
+        element = 1 if _kv_cache_type(path) == "int8" else 4  # fp32 on CPU: the most a float cache takes
+        cache = int(config["num_hidden_layers"]) * 2 * kv_heads * head_dim * tokens * element
     except (OSError, ValueError, KeyError, TypeError) as err:  # a model without config.json: weights only
         log.info("No KV-cache estimate for %s: %s", path.name, err)
     return int((weights + cache) * LOAD_OVERHEAD)
+
+
+def _kv_cache_type(path: Path) -> str:
+    from engine.models.convert.manifest import read_manifest
+
+    try:
+        return read_manifest(path).kv_cache
+    except StoreError as err:  # loading it will say so; until then, count a float cache
+        log.info("No manifest for %s: %s", path.name, err)
+        return "float"
 
 
 def available_memory() -> int:
