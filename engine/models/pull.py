@@ -145,7 +145,8 @@ def _check_room(model: HubModel) -> None:
 
 def pull_hub(ref: str, *, precision: str = "int4", provider: str = "cpu", name: str | None = None,
              endpoint: str | None = None, token: str | bool | None = None, keep_download: bool = False,
-             progress: ProgressCallback = ignore_progress, cancel: CancelToken | None = None) -> InstalledModel:
+             kv_cache: str = "float", progress: ProgressCallback = ignore_progress,
+             cancel: CancelToken | None = None) -> InstalledModel:
     """Download and convert any Hub repository of a supported architecture (see the module docstring)."""
     repo_id, _ = parse_repo_ref(ref)
     name = name or hub_model_name(repo_id, precision, provider)
@@ -160,7 +161,8 @@ def pull_hub(ref: str, *, precision: str = "int4", provider: str = "cpu", name: 
                              cancel=cancel)
     source = {"repo_id": model.repo_id, "revision": model.revision, "commit": snap.commit, "license": model.license}
     installed = convert_checkpoint(snap.path, name, precision=precision, provider=provider, source=source,
-                                   sampling=model.sampling or None, progress=progress, cancel=cancel)
+                                   sampling=model.sampling or None, kv_cache=kv_cache, progress=progress,
+                                   cancel=cancel)
     if not keep_download:
         shutil.rmtree(snap.path, ignore_errors=True)
     return installed
@@ -168,13 +170,14 @@ def pull_hub(ref: str, *, precision: str = "int4", provider: str = "cpu", name: 
 
 def pull(model: str, *, precision: str = "int4", provider: str = "cpu", name: str | None = None,
          prebuilt: bool = True, endpoint: str | None = None, token: str | bool | None = None,
-         keep_download: bool = False, progress: ProgressCallback = ignore_progress,
+         keep_download: bool = False, kv_cache: str = "float", progress: ProgressCallback = ignore_progress,
          cancel: CancelToken | None = None) -> InstalledModel:
     """Download and install a catalog model, or any Hub repository (``owner/name[@revision]``) that is not in
     the catalog; returns the installed model (at once if it is already there).
 
     With ``prebuilt`` and an official ONNX build listed for this precision and provider, that build is downloaded
-    instead of the checkpoint and no conversion runs. This is the work itself: ``engine.models.pulljobs.run_job``
+    instead of the checkpoint and no conversion runs (never with ``kv_cache="int8"``: prebuilt builds have a float
+    cache). This is the work itself: ``engine.models.pulljobs.run_job``
     wraps it
     with the resume record, the lock and the clean-up that ``ponder pull`` and the Models page share.
     """
@@ -184,13 +187,13 @@ def pull(model: str, *, precision: str = "int4", provider: str = "cpu", name: st
         if not looks_like_repo(model):
             raise
         return pull_hub(model, precision=precision, provider=provider, name=name, endpoint=endpoint, token=token,
-                        keep_download=keep_download, progress=progress, cancel=cancel)
+                        keep_download=keep_download, kv_cache=kv_cache, progress=progress, cancel=cancel)
     name = name or default_name(entry, precision, provider)
     try:
         return get_installed(name)
     except StoreError:
         pass  # not installed yet: fetch it
-    build = entry.prebuilt_for(precision, provider) if prebuilt else None
+    build = entry.prebuilt_for(precision, provider) if prebuilt and kv_cache == "float" else None
     if build is not None:
         snap = download_snapshot(build.repo_id, build.revision, endpoint=endpoint, token=token,
                                  subfolder=build.subfolder, progress=progress, cancel=cancel)
@@ -202,7 +205,8 @@ def pull(model: str, *, precision: str = "int4", provider: str = "cpu", name: st
         source = {"repo_id": entry.repo_id, "revision": entry.revision, "commit": snap.commit,
                   "catalog_id": entry.id, "license": entry.license}
         installed = convert_checkpoint(snap.path, name, precision=precision, provider=provider, source=source,
-                                       sampling=entry.sampling.__dict__, progress=progress, cancel=cancel)
+                                       sampling=entry.sampling.__dict__, kv_cache=kv_cache, progress=progress,
+                                       cancel=cancel)
     if not keep_download:
         shutil.rmtree(snap.path, ignore_errors=True)
     return installed

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.models.catalog import CatalogEntry, find_entry
+from engine.models.convert.options import INT8_CACHE_PROVIDERS, KV_CACHE_TYPES
 from engine.models.convert.pipeline import convert_checkpoint
 from engine.models.pull import default_name, hub_model_name, looks_like_repo, parse_repo_ref, pull
 from engine.models.store import InstalledModel, get_installed, list_installed, staging_dir
@@ -84,35 +85,46 @@ class PullSpec:
     path: str = ""
     prebuilt: bool = True  # install an official prebuilt ONNX build when the catalog lists one
     keep_download: bool = False  # keep the downloaded checkpoint after a successful pull
+    kv_cache: str = "float"  # "int8": convert with a calibrated int8 KV cache (CPU; never a prebuilt build)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", JobKind(self.kind))
         check_model_name(self.name)
+        if self.kv_cache not in KV_CACHE_TYPES:
+            raise PonderError(f"Unknown KV cache type {self.kv_cache!r}.", f"Choose {' or '.join(KV_CACHE_TYPES)}.")
+        if self.kv_cache == "int8" and self.provider not in INT8_CACHE_PROVIDERS:
+            raise PonderError(f"An int8 KV cache runs on the CPU only, not on {self.provider}.",
+                              "Use --provider cpu, or leave the cache as it is (float).")
         if self.kind is JobKind.CONVERT and not self.path:
             raise PonderError("A conversion job needs the checkpoint folder.", "Give the folder's path.")
 
     @classmethod
     def for_pull(cls, model: str, precision: str = "int4", provider: str = "cpu", *, name: str = "",
-                 prebuilt: bool = True, keep_download: bool = False) -> PullSpec:
+                 prebuilt: bool = True, keep_download: bool = False, kv_cache: str = "float") -> PullSpec:
         """A pull of catalog model ``model`` (its id, name or repository) or of any Hub repository
-        ``owner/name[@revision]``; CatalogError or UnsafeNameError, naming it, when it is neither."""
+        ``owner/name[@revision]``; CatalogError or UnsafeNameError, naming it, when it is neither. With
+        ``kv_cache="int8"`` the model is converted here (prebuilt builds have a float cache) and its default name
+        ends in ``-kv8``, so it installs beside the float-cache build."""
         try:
             entry: CatalogEntry | None = find_entry(model)
         except CatalogError:
             if not looks_like_repo(model):
                 raise
             entry = None
+        suffix = "-kv8" if kv_cache == "int8" else ""
         if entry is not None:
             model = entry.id
-            name = name or default_name(entry, precision, provider)
+            name = name or check_model_name(default_name(entry, precision, provider) + suffix)
         else:
-            name = name or hub_model_name(parse_repo_ref(model)[0], precision, provider)
-        return cls(JobKind.PULL, model, name, precision, provider, prebuilt=prebuilt, keep_download=keep_download)
+            name = name or check_model_name(hub_model_name(parse_repo_ref(model)[0], precision, provider) + suffix)
+        return cls(JobKind.PULL, model, name, precision, provider, prebuilt=prebuilt and kv_cache == "float",
+                   keep_download=keep_download, kv_cache=kv_cache)
 
     @classmethod
-    def for_convert(cls, path: Path, name: str, precision: str = "int4", provider: str = "cpu") -> PullSpec:
+    def for_convert(cls, path: Path, name: str, precision: str = "int4", provider: str = "cpu",
+                    kv_cache: str = "float") -> PullSpec:
         """The conversion of the checkpoint folder ``path``, installed as ``name``."""
-        return cls(JobKind.CONVERT, name, name, precision, provider, path=str(path))
+        return cls(JobKind.CONVERT, name, name, precision, provider, path=str(path), kv_cache=kv_cache)
 
     def title(self) -> str:
         """A short label: the catalog name or Hub repository and the precision, or the name and folder."""
@@ -327,10 +339,10 @@ def _execute(spec: PullSpec, endpoint: str | None, token: str | bool | None, pro
              cancel: CancelToken | None) -> InstalledModel:
     if spec.kind is JobKind.CONVERT:
         return convert_checkpoint(Path(spec.path), spec.name, precision=spec.precision, provider=spec.provider,
-                                  progress=progress, cancel=cancel)
+                                  kv_cache=spec.kv_cache, progress=progress, cancel=cancel)
     return pull(spec.model, precision=spec.precision, provider=spec.provider, name=spec.name,
-                prebuilt=spec.prebuilt, endpoint=endpoint, token=token, keep_download=True, progress=progress,
-                cancel=cancel)
+                prebuilt=spec.prebuilt, endpoint=endpoint, token=token, keep_download=True, kv_cache=spec.kv_cache,
+                progress=progress, cancel=cancel)
 
 
 def _folders_in_use(name: str) -> set[str]:

@@ -146,3 +146,29 @@ def test_prebuilt_onnx_is_installed_without_conversion(converted: dict[tuple[str
     assert model.manifest.source["subfolder"] == "tiny-r1/cpu-int4"
     assert "conversion" not in model.manifest.tools
     assert_answers_script(model.path)
+
+
+def test_pull_with_an_int8_cache_converts_beside_the_float_build(
+        tiny_checkpoints: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``--kv-cache int8`` converts from the checkpoint even where the catalog lists a prebuilt build (prebuilt
+    builds have a float cache: that repository is never asked), installs under its own ``-kv8`` name, and the
+    model answers; a GPU provider is refused before anything is downloaded."""
+    root = tmp_path / "repo"
+    shutil.copytree(tiny_checkpoints["qwen2"], root)
+    server = HubServer(root, REPO).start()
+    try:
+        prebuilt = [{"repo_id": ONNX_REPO, "revision": "main", "subfolder": "tiny-r1/cpu-int4", "precision": "int4",
+                     "providers": ["cpu"]}]
+        use_hub(server, monkeypatch, tmp_path / "catalog.json", [catalog_entry(prebuilt=prebuilt)])
+        assert main(["pull", "tiny-r1", "--provider", "cuda", "--kv-cache", "int8"]) == 1
+        assert "int8 KV cache runs on the CPU only" in capsys.readouterr().err
+        assert not server.log
+        assert main(["pull", "tiny-r1", "--provider", "cpu", "--kv-cache", "int8"]) == 0
+        assert "Ready: tiny-r1-int4-kv8" in capsys.readouterr().out
+        assert not any(ONNX_REPO in r.path for r in server.log)
+    finally:
+        server.stop()
+    [model] = list_installed()
+    assert model.name == "tiny-r1-int4-kv8" and model.manifest.kv_cache == "int8"
+    assert_answers_script(model.path)
