@@ -78,7 +78,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
         return 0
     print(f"{result.model} on {result.provider}: load {result.load_s:.2f} s, weights "
-          f"{result.weights_bytes / 2**30:.2f} GiB, peak RSS {result.peak_rss_bytes / 2**30:.2f} GiB")
+          f"{result.weights_bytes / 2**30:.2f} GiB, KV cache {result.cache_bytes / 2**30:.2f} GiB, "
+          f"peak RSS {result.peak_rss_bytes / 2**30:.2f} GiB")
     spec = f" {'with draft':>11} {'speed-up':>9} {'accepted':>9}" if result.draft else ""
     print(f"{'context':>8} {'prefill tok/s':>14} {'first token s':>14} {'decode tok/s':>13} {'vs 128':>7}{spec}")
     for r in result.results:

@@ -61,9 +61,10 @@ class Architecture:
         head = 0 if self.tie_word_embeddings else self.embedding_params()
         return self.layer_params() + self.embedding_params() + head
 
-    def kv_bytes_per_token(self, precision: str) -> int:
-        """KV cache bytes per token of context (fp32 cache for int4/fp32 CPU graphs, fp16 otherwise)."""
-        element = 2 if precision == "fp16" else 4
+    def kv_bytes_per_token(self, precision: str, kv_cache: str = "float") -> int:
+        """KV cache bytes per token of context (fp32 cache for int4/fp32 CPU graphs, fp16 otherwise; one byte with
+        the int8 cache)."""
+        element = 1 if kv_cache == "int8" else 2 if precision == "fp16" else 4
         return self.num_layers * 2 * self.num_kv_heads * self.head_dim * element
 
 
@@ -81,9 +82,12 @@ def estimate_disk_bytes(arch: Architecture, precision: str) -> int:
     return int(size) + rope
 
 
-def estimate_ram_bytes(arch: Architecture, precision: str, context: int = 4096) -> int:
-    """Memory needed to run at ``precision`` with ``context`` tokens of KV cache."""
-    return estimate_disk_bytes(arch, precision) + arch.kv_bytes_per_token(precision) * context + _OVERHEAD_BYTES
+def estimate_ram_bytes(arch: Architecture, precision: str, context: int = 4096, kv_cache: str = "float") -> int:
+    """Memory needed to run at ``precision`` with ``context`` tokens of KV cache (at most the model's own context
+    length: the cache grows with the conversation and never past it)."""
+    tokens = min(context, arch.context_length)
+    return (estimate_disk_bytes(arch, precision) + arch.kv_bytes_per_token(precision, kv_cache) * tokens
+            + _OVERHEAD_BYTES)
 
 
 @dataclass(frozen=True)

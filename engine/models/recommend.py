@@ -95,6 +95,34 @@ def fit_badge(entry: CatalogEntry, precision: str, report: HardwareReport) -> st
     return fit(ram, need.vram_bytes, report)
 
 
+#: Context lengths the Models page states memory for (issue 16: the sizes people use).
+MEMORY_CONTEXTS = (8192, 16384, 32768)
+
+
+@dataclass(frozen=True)
+class ContextMemory:
+    """Memory a model takes once its conversation has filled ``context`` tokens, with either KV cache."""
+
+    context: int
+    float_cache_bytes: int
+    int8_cache_bytes: int | None  # None where an int8 cache cannot run (GPU builds)
+
+
+def memory_by_context(entry: CatalogEntry, precision: str, contexts: tuple[int, ...] = MEMORY_CONTEXTS
+                      ) -> list[ContextMemory]:
+    """What ``entry`` at ``precision`` takes in memory at each of ``contexts`` (capped at the model's own context
+    length; longer ones are left out): weights, overhead and the KV cache, which grows with the conversation, so a
+    short conversation takes less. The int8 cache (CPU builds) takes a quarter of the float cache."""
+    arch = entry.architecture
+    out: list[ContextMemory] = []
+    for context in contexts:
+        if context > arch.context_length:
+            continue
+        int8 = None if precision == "fp16" else estimate_ram_bytes(arch, precision, context, kv_cache="int8")
+        out.append(ContextMemory(context, estimate_ram_bytes(arch, precision, context), int8))
+    return out
+
+
 def cpu_core_scale(physical_cores: int) -> float:
     """Decode speed relative to the 2-core calibration machine: ``(min(n, 8) / 2) ** 0.75``."""
     cores = max(1, min(physical_cores, MAX_USEFUL_CORES))

@@ -48,6 +48,7 @@ class BenchResult:
     results: list[ContextResult]
     draft: str = ""
     draft_k: int = 0
+    cache_bytes: int = 0  # the KV cache's buffers at the end (grown in steps to the largest context measured)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -131,7 +132,7 @@ def run_bench(model_dir: Path, contexts: Sequence[int] = (128, 1024, 4096), deco
         decode_s = time.perf_counter() - t1
         plain.append((n, n / ttft, ttft, decode_tokens / decode_s))
     weights = sum(e.size for name, e in kv.manifest.files.items() if name.startswith("model.onnx"))
-    provider_used = kv.choice.provider
+    provider_used, cache_bytes = kv.choice.provider, kv.cache_bytes
     del kv  # one model's cache at a time
     spec = (_speculative(model_dir, draft, contexts, decode_tokens, draft_k, provider, threads, seed)
             if draft is not None else [])
@@ -140,4 +141,4 @@ def run_bench(model_dir: Path, contexts: Sequence[int] = (128, 1024, 4096), deco
                              *(spec[i] if spec else (None, None, None)))
                for i, (n, prefill, ttft, decode) in enumerate(plain[:len(contexts)])]
     return BenchResult(model_dir.name, provider_used, load_s, weights, peak_rss_bytes(), results,
-                       draft.name if draft is not None else "", draft_k if draft is not None else 0)
+                       draft.name if draft is not None else "", draft_k if draft is not None else 0, cache_bytes)

@@ -14,6 +14,7 @@ from engine.models.recommend import (
     download_bytes,
     expected_decode_tokens_per_s,
     fit_badge,
+    memory_by_context,
     needs,
     recommend,
 )
@@ -133,3 +134,19 @@ def test_download_size_uses_the_prebuilt_build_when_there_is_one(catalog: list[C
 def test_empty_catalog_is_an_error() -> None:
     with pytest.raises(CatalogError):
         recommend([], report())
+
+
+def test_memory_by_context_counts_the_cache_the_conversation_grows_to(catalog: list[CatalogEntry]) -> None:
+    """The 14B's float cache: 48 layers x 2 x 8 KV heads x 128 x 4 bytes = 384 KiB a token, so 32k tokens take 12 GiB
+    more than none; the int8 cache a quarter of that; fp16 builds (GPU) have no int8 figure."""
+    entry = next(e for e in catalog if e.id == "deepseek-r1-distill-qwen-14b")
+    rows = memory_by_context(entry, "int4")
+    assert [r.context for r in rows] == [8192, 16384, 32768]
+    per_token = 48 * 2 * 8 * 128 * 4
+    assert rows[2].float_cache_bytes - rows[0].float_cache_bytes == per_token * (32768 - 8192)
+    int8 = [r.int8_cache_bytes for r in rows]
+    assert all(i is not None for i in int8)
+    assert rows[2].int8_cache_bytes - rows[0].int8_cache_bytes == per_token // 4 * (32768 - 8192)  # type: ignore[operator]
+    assert all(r.int8_cache_bytes is None for r in memory_by_context(entry, "fp16"))
+    short = memory_by_context(entry, "int4", contexts=(8192, 10**7))
+    assert [r.context for r in short] == [8192], "contexts past the model's own length are left out"
