@@ -18,6 +18,9 @@ also enforced here, for every server but another Ponder (which closes the though
   question alone.
 - where it cannot be asked to continue (OpenAI's and DeepSeek's APIs), the reasoning display ends at the budget
   with a ``thinking_budget`` Notice; the server keeps thinking, unseen, and its answer follows.
+
+:meth:`Controls.answer_now` cuts a remote thought the same way (``reasoning_closed_by`` "answer_now"; on servers
+that cannot continue, the rest of the thought is hidden with a ``control_unsupported`` Notice).
 """
 
 from __future__ import annotations
@@ -84,8 +87,8 @@ class _CancelWatch:
 class _Reply:
     """The state of one streamed remote reply (one request, or two when the thought was cut at the budget)."""
 
-    def __init__(self, plan: RemotePlan) -> None:
-        self.plan = plan
+    def __init__(self, plan: RemotePlan, controls: Controls) -> None:
+        self.plan, self.controls = plan, controls
         self.start = time.perf_counter()
         self.first = 0.0
         self.close = 0.0
@@ -95,7 +98,8 @@ class _Reply:
         self.reasoning_field = False
         self.finish = ""
         self.usage: dict[str, Any] = {}
-        self.cut = False  # the thought reached the client-side budget; the stream must end here
+        self.cut = False  # the thought reached the client-side budget (or Answer now): the stream must end here
+        self.cut_by = ""  # "budget" or "answer_now"
         self.continued = False  # the second request: everything is answer text
         self.hiding = False  # the budget is spent but the server keeps thinking: its reasoning is not shown
         self.warned_thinking = False
@@ -135,16 +139,19 @@ class _Reply:
                 yield Notice(NOT_DISABLED, "The remote model thinks although it was asked not to: its server or "
                              "chat template ignores the switch.")
             budget = self.plan.client_budget
-            if budget is not None and estimate_tokens(self.chunks[REASONING] + 1,
-                                                      len(self.text[REASONING]) + len(text)) > budget:
+            over = budget is not None and estimate_tokens(self.chunks[REASONING] + 1,
+                                                          len(self.text[REASONING]) + len(text)) > budget
+            if over or self.controls.take_answer_now():
+                self.cut_by = "budget" if over else "answer_now"
                 if self.plan.kind in CONTINUES:
                     self.cut = True
                     return
                 self.hiding = True
                 self.chunks[REASONING] += 1
-                yield Notice("thinking_budget", f"The thinking budget of {budget} tokens is spent; the remote "
-                             "cannot be stopped mid-thought, so the rest of its reasoning is not shown. Its answer "
-                             "follows when it has finished thinking.", self.reasoning_tokens())
+                spent = f"The thinking budget of {budget} tokens is spent" if over else "Answer now"
+                yield Notice("thinking_budget" if over else UNSUPPORTED, f"{spent}: the remote cannot be stopped "
+                             "mid-thought, so the rest of its reasoning is not shown. Its answer follows when it "
+                             "has finished thinking.", self.reasoning_tokens())
                 return
         yield self.delta(channel, text)
 
@@ -204,8 +211,9 @@ class _Reply:
         unfinished = bool(self.refusal) or (not self.continued and (self.splitter.unfinished or (
             bool(self.text[REASONING]) and not self.text[ANSWER] and finish != "stop")))
         budget = self.plan.server_budget
-        closed_by = "budget" if (self.continued and not self.refusal) or (
-            budget is not None and self.text[ANSWER] and reasoning_tokens >= budget) else ""
+        closed_by = self.cut_by if self.continued and not self.refusal else "budget" if (
+            budget is not None and self.text[ANSWER] and reasoning_tokens >= budget and not self.plan.no_thinking) \
+            else ""
         stats = Stats(
             prompt_tokens=prompt, reused_tokens=_int(cached.get("cached_tokens")), generated_tokens=generated,
             reasoning_tokens=reasoning_tokens, answer_tokens=answer_tokens,
@@ -281,13 +289,14 @@ class RemoteChatModel:
     def _events(self, messages: Sequence[Message], config: GenerationConfig, controls: Controls) -> Iterator[Event]:
         plan = plan_request(self.server_kind(config), messages, config)
         yield from plan.notices
-        reply = _Reply(plan)
+        reply = _Reply(plan, controls)
         body = self._body(plan, config)
         yield from self._request(body, reply, controls, f"chat with {self.model}")
         if reply.cut and not controls.cancelled:
             spent = reply.reasoning_tokens()
-            yield Notice("thinking_budget", f"The thinking budget of {plan.client_budget} tokens is spent; the "
-                         "remote model answers now.", spent)
+            if reply.cut_by == "budget":
+                yield Notice("thinking_budget", f"The thinking budget of {plan.client_budget} tokens is spent; the "
+                             "remote model answers now.", spent)
             messages_sent, extra = plan.continuation(reply.text[REASONING])
             reply.continue_after_cut()
             yield from self._request(body | extra | {"messages": messages_sent,

@@ -206,3 +206,24 @@ def test_no_budget_and_no_controls_send_nothing_extra(fake: tuple[FakeRemote, st
     body = remote.requests[-1]
     assert not {"chat_template_kwargs", "reasoning_effort", "thinking_budget", "history_thoughts"} & set(body)
     assert len(done.reasoning.split("step")) == 31 and not [e for e in events if isinstance(e, Notice)]
+
+
+@pytest.mark.parametrize("server", [VLLM, DEEPSEEK])
+def test_answer_now_cuts_a_remote_thought(fake: tuple[FakeRemote, str], server: str) -> None:
+    remote, url = fake
+    remote.chunks, remote.continuation, remote.delay_s = [*LONG_THOUGHT, *ANSWER], ANSWER, 0.002
+    controls = Controls()
+    events: list[Event] = []
+    for event in RemoteChatModel(RemoteEngine("lab", url), "fake-r1", server=server).stream_chat(
+            QUESTION, config(), controls):
+        events.append(event)
+        if isinstance(event, TextDelta) and event.channel == "reasoning" and event.tokens == 3:
+            controls.answer_now()
+    done = events[-1]
+    assert isinstance(done, Finished) and done.answer == "The answer is 4." and "step 2" in done.reasoning
+    assert "step 100" not in done.reasoning
+    if server == VLLM:  # cut and asked for the answer
+        assert len(remote.requests) == 2 and done.stats.reasoning_closed_by == "answer_now"
+        assert remote.sent[0] < len(LONG_THOUGHT) // 2 and not [e for e in events if isinstance(e, Notice)]
+    else:  # the rest of the thought is hidden, with a Notice
+        assert len(remote.requests) == 1 and len(notices(events, "control_unsupported")) == 1
