@@ -203,7 +203,8 @@ class _Reply:
         else:
             finish = "cancelled" if cancelled else (self.finish or "stop")
             generated = _int(usage.get("completion_tokens")) or sum(self.chunks.values())
-            reasoning_tokens = _int(details.get("reasoning_tokens")) or min(self.chunks[REASONING], generated)
+            reasoning_tokens = (_int(details["reasoning_tokens"]) if "reasoning_tokens" in details  # 0 is a count
+                                else min(self.chunks[REASONING], generated))
             answer_tokens = max(0, generated - reasoning_tokens)
         prompt = _int(usage.get("prompt_tokens"))
         first = self.first or end
