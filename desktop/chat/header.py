@@ -27,7 +27,7 @@ from desktop.offline import offline_note
 from desktop.workers import BackgroundJobs
 from engine.models.store import list_installed
 from engine.runtime.host import HostEvent
-from engine.serve.remote import RemoteEngines
+from engine.serve.remote_engines import RemoteEngines
 from engine.system.settings import Settings
 
 REMOTE, REMOTE_SEP = "remote:", "\x1f"  # model chooser data of a remote model: remote:ENGINE<sep>MODEL

@@ -20,7 +20,7 @@ from engine.documents.retrieve import Source, retrieve
 from engine.runtime.generate import Controls, Finished, GenerationConfig, TextDelta
 from engine.runtime.host import ChatKey, ModelHost
 from engine.runtime.sampling import SamplingParams
-from engine.serve.remote import RemoteEngines
+from engine.serve.remote_engines import RemoteEngines
 from engine.system.settings import Settings
 
 

@@ -29,7 +29,7 @@ from desktop.settings.chart import ERROR_COLOR
 from desktop.settings.widgets import card, narrow, note_label
 from desktop.workers import BackgroundJobs
 from engine.runtime.host import ModelHost
-from engine.serve.remote import RemoteEngines
+from engine.serve.remote_engines import RemoteEngines
 from engine.system.errors import PonderError
 from engine.system.secrets import api_key, reset_api_key
 from engine.system.settings import Settings

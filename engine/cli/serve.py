@@ -54,7 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_remote(args: argparse.Namespace) -> int:
-    from engine.serve.remote import RemoteEngines
+    from engine.serve.remote_engines import RemoteEngines
 
     engines = RemoteEngines()
     if args.remote_command == "add":

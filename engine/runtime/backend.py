@@ -1,5 +1,6 @@
 """What a conversation needs from a model: the local :class:`engine.runtime.generate.ChatModel` and the remote
-:class:`engine.serve.remote.RemoteChatModel` both have this shape, so the chat layer never imports the serve layer."""
+:class:`engine.serve.remote_chat.RemoteChatModel` both have this shape, so the chat layer never imports the serve
+layer."""
 
 from __future__ import annotations
 

@@ -27,7 +27,9 @@ class TextDelta:
 class Notice:
     """Something the caller should know while generating: ``context_trimmed`` (``value`` turns dropped),
     ``loop_detected`` (``value`` = the loop's length in tokens; call ``answer_now()`` or ``cancel()``) or
-    ``thinking_budget`` (the thought used its ``value`` tokens and was closed; the answer follows)."""
+    ``thinking_budget`` (the thought used its ``value`` tokens and was closed; the answer follows). Remote engines
+    add ``control_unsupported`` (a reasoning control the server cannot honour; the message says which and what
+    happens instead) and ``thinking_not_disabled`` (asked not to think, the remote thinks anyway)."""
 
     kind: str
     message: str

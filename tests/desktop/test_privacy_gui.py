@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from desktop.app import SETTINGS, MainWindow
 from engine.models import hub
-from engine.serve.remote import RemoteEngines
+from engine.serve.remote_engines import RemoteEngines
 from engine.system import privacy
 from engine.system.settings import Settings, load_settings
 from tests.fixtures.hub_server import REPO_ID, HubServer

@@ -18,7 +18,9 @@ import requests
 from engine.cli import main
 from engine.models import hub
 from engine.runtime.generate import Finished
-from engine.serve.remote import RemoteChatModel, RemoteEngine, RemoteEngines
+from engine.serve.remote_chat import RemoteChatModel
+from engine.serve.remote_engines import RemoteEngines
+from engine.serve.remote_http import RemoteEngine
 from engine.system import network_log, privacy
 from engine.system.cancel import CancelToken
 from engine.system.errors import Cancelled, DownloadError, PonderError

@@ -9,6 +9,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ import pytest
 
 from engine.cli import main
 from engine.models.store import install
-from engine.runtime.generate import Controls, Finished, GenerationConfig, TextDelta
+from engine.runtime.generate import Controls, Finished, GenerationConfig, Notice, TextDelta
 from engine.runtime.sampling import SamplingParams
 from engine.runtime.template import Message
 from engine.serve.api.server import ApiServer
-from engine.serve.remote import REMOTES_FILE, RemoteChatModel, RemoteEngine, RemoteEngines, normalize_url
+from engine.serve.remote_chat import RemoteChatModel
+from engine.serve.remote_engines import REMOTES_FILE, RemoteEngines, normalize_url
+from engine.serve.remote_http import RemoteEngine
 from engine.system.errors import PonderError
 from tests.fixtures.keyrings import MemoryKeyring
 from tests.fixtures.ports import free_port
@@ -186,3 +189,21 @@ def test_cli_add_list_models_remove(ponder_remote: ApiServer, monkeypatch: pytes
     assert main(["remote", "remove", "home"]) == 0
     assert main(["remote", "models", "home"]) == 1
     assert "No remote engine named 'home'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("budget", [0, 3])
+def test_another_ponder_keeps_the_thinking_budget(ponder_remote: ApiServer, budget: int) -> None:
+    model = RemoteChatModel(RemoteEngine("p", ponder_remote.url), "tiny", ponder_remote.key)
+    free = model.chat(QUESTION, GREEDY)
+    events = list(model.stream_chat(QUESTION, replace(GREEDY, thinking_budget=budget)))
+    done = events[-1]
+    assert isinstance(done, Finished) and free.stats.reasoning_tokens > budget + 3
+    assert done.stats.reasoning_tokens <= budget and done.answer and done.finish_reason == "stop"
+    assert done.stats.reasoning_closed_by == "budget" and len(done.reasoning) < len(free.reasoning)
+    assert [e.kind for e in events if isinstance(e, Notice)] == ["thinking_budget"]
+
+
+def test_another_ponder_refuses_dont_think_for_a_model_that_must_think(ponder_remote: ApiServer) -> None:
+    model = RemoteChatModel(RemoteEngine("p", ponder_remote.url), "tiny", ponder_remote.key)
+    with pytest.raises(PonderError, match="always thinks"):
+        model.chat(QUESTION, replace(GREEDY, enable_thinking=False))
