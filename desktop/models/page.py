@@ -36,7 +36,14 @@ from desktop.workers import BackgroundJobs
 from engine.models.catalog import CatalogEntry, conversion_needs, load_catalog
 from engine.models.convert.pipeline import inspect_checkpoint
 from engine.models.pulljobs import JobKind, PullSpec
-from engine.models.recommend import auto_provider, download_bytes, expected_decode_tokens_per_s, fit_badge, needs
+from engine.models.recommend import (
+    auto_provider,
+    download_bytes,
+    expected_decode_tokens_per_s,
+    fit_badge,
+    memory_by_context,
+    needs,
+)
 from engine.models.store import InstalledModel, delete, list_installed
 from engine.system.errors import PonderError
 from engine.system.hardware import HardwareReport, probe
@@ -75,7 +82,8 @@ class ModelsPage(QWidget):
         self._jobs, self._settings = jobs, settings
         self._report: HardwareReport | None = None
         self._catalog: list[CatalogEntry] = []
-        self._queued: list[tuple[JobKind, str, str, str]] = []  # (kind, model, precision, path) awaiting the probe
+        # (kind, model, precision, path, kv_cache) awaiting the hardware probe
+        self._queued: list[tuple[JobKind, str, str, str, str]] = []
         self._default: str | None = None
         self._installed_shown: object = None
         self.badges: dict[tuple[str, str], QLabel] = {}
@@ -141,15 +149,15 @@ class ModelsPage(QWidget):
         """The hardware probe's result, once it is in."""
         return self._report
 
-    def get(self, model_id: str, precision: str = "int4") -> None:
+    def get(self, model_id: str, precision: str = "int4", kv_cache: str = "float") -> None:
         """Download and install catalog model ``model_id`` (or a Hub repository ``owner/name[@revision]``) at
-        ``precision``; returns at once (progress shows in the Downloads box; ``model_installed`` is emitted at the
-        end)."""
+        ``precision`` (``kv_cache="int8"``: converted with the int8 KV cache, CPU only); returns at once (progress
+        shows in the Downloads box; ``model_installed`` is emitted at the end)."""
         note = offline_note()
         if note:
             self._show_status(note)
             return
-        self._start(JobKind.PULL, model_id, precision, "")
+        self._start(JobKind.PULL, model_id, precision, "", kv_cache)
 
     def convert_folder(self, path: Path, name: str, precision: str = "int4") -> None:
         """Convert the checkpoint folder ``path`` and install it as ``name``; returns at once."""
@@ -183,15 +191,15 @@ class ModelsPage(QWidget):
             return chosen
         return auto_provider(self._report) if self._report is not None else None
 
-    def _start(self, kind: JobKind, model: str, precision: str, path: str) -> None:
+    def _start(self, kind: JobKind, model: str, precision: str, path: str, kv_cache: str = "float") -> None:
         provider = self._provider()
         if provider is None:
-            self._queued.append((kind, model, precision, path))
+            self._queued.append((kind, model, precision, path, kv_cache))
             self._show_status(self.tr("Waiting for the hardware check to choose where the model runs…"), error=False)
             return
         try:
             spec = PullSpec.for_convert(Path(path), model, precision, provider) if kind is JobKind.CONVERT \
-                else PullSpec.for_pull(model, precision, provider)
+                else PullSpec.for_pull(model, precision, provider, kv_cache=kv_cache)
         except PonderError as err:
             self._show_status(str(err))
             return
@@ -222,8 +230,8 @@ class ModelsPage(QWidget):
         self._fill_catalog()
         self.hardware_ready.emit(report)
         queued, self._queued = self._queued, []
-        for kind, model, precision, path in queued:
-            self._start(kind, model, precision, path)
+        for kind, model, precision, path, kv_cache in queued:
+            self._start(kind, model, precision, path, kv_cache)
 
     @Slot(str)
     def _show_status(self, message: str, error: bool = True) -> None:
@@ -262,6 +270,10 @@ class ModelsPage(QWidget):
             for precision in PRECISIONS:
                 action = menu.addAction(self.tr("Get {0}").format(precision))
                 action.triggered.connect(lambda _=False, m=entry.id, p=precision: self.get(m, p))
+            long_context = menu.addAction(self.tr("Get int4 with the int8 cache (long conversations, CPU)"))
+            long_context.setToolTip(self.tr("Converted here with an int8 KV cache: a quarter of the cache's memory "
+                                            "and faster answers deep into a long conversation."))
+            long_context.triggered.connect(lambda _=False, m=entry.id: self.get(m, "int4", "int8"))
             button.setMenu(menu)
             button.clicked.connect(lambda _=False, m=entry.id: self.get(m, "int4"))
             self.get_buttons[entry.id] = button
@@ -285,11 +297,25 @@ class ModelsPage(QWidget):
                             "padding: 1px 8px; margin: 2px; }")
         speed = expected_decode_tokens_per_s(entry, precision, self._report)
         if precision == "fp16" and auto_provider(self._report) not in ("cuda", "dml"):
-            label.setToolTip(self.tr("fp16 needs a CUDA or DirectML GPU."))
+            tip = self.tr("fp16 needs a CUDA or DirectML GPU.")
         elif speed > 0:
-            label.setToolTip(self.tr("About {0} tokens/s on this computer (estimate).").format(round(speed)))
+            tip = self.tr("About {0} tokens/s on this computer (estimate).").format(round(speed))
         else:
-            label.setToolTip(self.tr("Not enough memory on this computer."))
+            tip = self.tr("Not enough memory on this computer.")
+        label.setToolTip("\n".join([tip, *self._memory_lines(entry, precision)]))
+
+    def _memory_lines(self, entry: CatalogEntry, precision: str) -> list[str]:
+        """Memory at the context lengths people use; the cache grows with the conversation."""
+        rows = memory_by_context(entry, precision)
+        if not rows:
+            return []
+        lines = [self.tr("Memory once a conversation reaches:")]
+        for row in rows:
+            line = self.tr("{0}k tokens: {1}").format(row.context // 1024, format_bytes(row.float_cache_bytes))
+            if row.int8_cache_bytes is not None:
+                line += self.tr(" ({0} with the int8 cache)").format(format_bytes(row.int8_cache_bytes))
+            lines.append(line)
+        return lines
 
     @Slot()
     def _fill_catalog(self) -> None:

@@ -112,7 +112,11 @@ def test_fit_badges_appear_after_the_probe(qtbot: Any, jobs: BackgroundJobs) -> 
     assert page.badges[(FALLBACK_ID, "int4")].text() == "…"
     qtbot.waitUntil(lambda: page.report is not None, timeout=30_000)
     assert page.badges[(FALLBACK_ID, "int4")].text() in ("fits", "slow", "won't fit")
-    assert page.badges[(FALLBACK_ID, "int4")].toolTip().endswith("(estimate).")
+    tip = page.badges[(FALLBACK_ID, "int4")].toolTip().splitlines()
+    assert tip[0].endswith("(estimate).")
+    # the memory at the context lengths people use, with either cache (the cache grows with the conversation)
+    assert tip[1] == "Memory once a conversation reaches:" and tip[2].startswith("8k tokens: ")
+    assert "with the int8 cache" in tip[2] and tip[-1].startswith("32k tokens: ")
     assert page.summary.text().count("·") >= 3
     assert page.catalog_table.rowCount() == len(load_catalog())
 
@@ -215,6 +219,18 @@ def test_failed_pull_is_shown_in_words(qtbot: Any, tiny_hub: HubServer,
     assert "model.safetensors" in panel.detail.text() and panel.pause_button.text() == "Retry"
     panel.cancel_button.click()  # dismiss
     assert KEY not in page.job_list and list_jobs() == []
+
+
+def test_the_menu_gets_a_build_with_the_int8_cache(qtbot: Any, tiny_hub: HubServer,
+                                                   make_page: Callable[..., ModelsPage]) -> None:
+    page = make_page()
+    [action] = [a for a in page.get_buttons["tiny-r1"].menu().actions() if "int8 cache" in a.text()]
+    with qtbot.waitSignal(page.model_installed, timeout=TIMEOUT_MS) as installed:
+        action.trigger()
+        assert [s.spec.kv_cache for s in list_jobs()] == ["int8"]
+    assert installed.args == ["tiny-r1-int4-kv8"]
+    [model] = list_installed()
+    assert model.manifest.kv_cache == "int8"
 
 
 def test_offline_mode_disables_get(qtbot: Any, make_page: Callable[..., ModelsPage]) -> None:
