@@ -32,6 +32,7 @@ _TEXTS = (
     QT_TRANSLATE_NOOP("Transcript", "Interrupted"), QT_TRANSLATE_NOOP("Transcript", "Stopped"),
     QT_TRANSLATE_NOOP("Transcript", "Copy"), QT_TRANSLATE_NOOP("Transcript", "Edit"),
     QT_TRANSLATE_NOOP("Transcript", "Regenerate"), QT_TRANSLATE_NOOP("Transcript", "Sources:"),
+    QT_TRANSLATE_NOOP("Transcript", "Sources, reranked:"),
     QT_TRANSLATE_NOOP("Transcript", "No passage in the documents matched this question."),
     QT_TRANSLATE_NOOP("Transcript", "{0} tokens"), QT_TRANSLATE_NOOP("Transcript", "{0:.1f} tok/s"),
     QT_TRANSLATE_NOOP("Transcript", "{0:.2f} s to first token"), QT_TRANSLATE_NOOP("Transcript", "Answer now"),

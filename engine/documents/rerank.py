@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.onnx"
 CONFIG_FILE = "reranker.json"
-# int8 is kept when no probe score moves by more than this share of the fp32 scores' spread (their max - min), so
-# the order of clearly different passages cannot change; a broken quantization moves them by far more.
+# int8 is kept when no probe score moves by more than this share of the fp32 scores' spread (their max - min, at
+# least one logit), so the order of clearly different passages cannot change; a broken quantization moves them by
+# far more.
 MAX_INT8_DRIFT = 0.05
 _PROBE_QUERIES = (
     ("How do I reset my password?",
@@ -129,8 +130,9 @@ def _probe_drift(reference: _Session, candidate: _Session) -> float:
     """Largest move of a probe score from ``reference`` to ``candidate``, as a share of the reference's spread."""
     want = np.concatenate([reference.score(q, list(ps)) for q, ps in _PROBE_QUERIES])
     got = np.concatenate([candidate.score(q, list(ps)) for q, ps in _PROBE_QUERIES])
-    spread = float(want.max() - want.min())
-    return float(np.abs(got - want).max()) / max(spread, 1e-6)
+    # a logit of 1 at least: a model the probe texts mean nothing to (all scores alike) is judged in logits
+    spread = max(float(want.max() - want.min()), 1.0)
+    return float(np.abs(got - want).max()) / spread
 
 
 class _Session:

@@ -163,7 +163,7 @@ def test_retrieval_reranks_its_candidates_and_marks_them(tmp_path: Path, embedde
 
     reranker = Reranker(reranker_dir)
     sources = retrieve(index, embedder, "c", question, top_k=2, reranker=reranker)
-    assert [Path(s.hit.path).name for s in sources][0] == "music.txt"
+    assert Path(sources[0].hit.path).name == "music.txt"
     assert len(sources) == 2 and all(s.reranked for s in sources)
     assert [s.number for s in sources] == [1, 2]
     scores = [s.rerank_score for s in sources]
