@@ -28,7 +28,7 @@ from engine.documents.rerank_graph import write_cross_encoder
 from engine.models.checkpoint import check_checkpoint_files, read_checkpoint_config
 from engine.models.convert.manifest import tool_versions
 from engine.runtime.host import LOAD_OVERHEAD, ModelHost
-from engine.system.errors import ConversionError, StoreError
+from engine.system.errors import StoreError
 from engine.system.verify import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -236,11 +236,3 @@ def hosted_reranker(host: ModelHost, folder: Path) -> Reranker:
 
     return host.get(("reranker", str(folder)), Path(folder).name, need, lambda: Reranker(folder))
 
-
-def check_reranker_source(src: Path) -> None:
-    """ConversionError unless ``src`` looks like a cross-encoder checkpoint (before a long export starts)."""
-    config = inspect_reranker_checkpoint(src)
-    archs = config.get("architectures") or []
-    if archs and not any(str(a).endswith("ForSequenceClassification") for a in archs):
-        raise ConversionError(f"{Path(src).name} is a {', '.join(map(str, archs))}, not a cross-encoder.",
-                              "Choose a *ForSequenceClassification checkpoint with one output (a reranker).")
