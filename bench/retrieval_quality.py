@@ -17,7 +17,11 @@ Embedder: --embedder FOLDER, else $PONDER_EMBEDDER, else all-MiniLM-L6-v2 from t
 exported into the work folder (as the tests do). The index is built in a temporary folder, or in --work (reused:
 unchanged files are not indexed again, so the indexing time then covers only what changed).
 
-Usage: python bench/retrieval_quality.py [--work DIR] [--embedder DIR] [--json FILE|-]
+Reranking: --rerank FOLDER (a reranker made by ``ponder docs reranker``) scores every question a second time with
+the cross-encoder reordering the top --rerank-candidates fused chunks, and prints that table too (same index, same
+questions): recall, MRR and query latency with and without reranking.
+
+Usage: python bench/retrieval_quality.py [--work DIR] [--embedder DIR] [--rerank DIR] [--json FILE|-]
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ from pypdf import PdfReader
 from engine.documents.embed import Embedder, export_embedder
 from engine.documents.index import DocumentIndex, Hit
 from engine.documents.pipeline import embedder_folder, index_paths
-from engine.documents.retrieve import retrieve
+from engine.documents.rerank import Reranker
+from engine.documents.retrieve import RERANK_CANDIDATES, retrieve
 
 QUESTIONS = Path(__file__).resolve().parent / "data" / "retrieval_questions.json"
 COLLECTION = "retrieval-bench"
@@ -74,6 +79,9 @@ class Result:
     keyword_rank: int | None  # the same in the keyword (FTS5) list
     keyword_hits: int  # how many chunks the keyword side returned at all
     seconds: float
+    reranked5: int | None = None  # rank5 / rank10 / seconds with the reranker (--rerank)
+    reranked10: int | None = None
+    rerank_seconds: float | None = None
 
 
 @dataclass
@@ -91,7 +99,9 @@ class Report:
     files_skipped: int
     failed: list[str]
     unanswerable: list[dict[str, str]]
+    reranker: str = ""
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    rerank_scores: dict[str, dict[str, float]] = field(default_factory=dict)
     results: list[Result] = field(default_factory=list)
 
 
@@ -181,6 +191,7 @@ def run(args: argparse.Namespace, work: Path) -> Report:
     os.environ["PONDER_HOME"] = str(work / "home")  # the sandbox's quarantine file goes here, not in user data
     folder = resolve_embedder(args.embedder, work)
     embedder = Embedder(folder, threads=os.cpu_count())
+    reranker = Reranker(Path(args.rerank), threads=os.cpu_count()) if args.rerank else None
     paths = prepare_documents(data["documents"], work)
 
     db = work / "index.db"
@@ -205,7 +216,8 @@ def run(args: argparse.Namespace, work: Path) -> Report:
         embedder=str(embedder.meta.get("source", {}).get("name_or_path", folder)), precision=embedder.precision,
         documents=len(paths), pdf_pages=pages, chunks=sum(len(c) for c in texts.values()),
         chunks_by_doc={ids.get(p, p): len(c) for p, c in sorted(texts.items())}, index_seconds=index_seconds,
-        files_indexed=indexed, files_skipped=skipped, failed=failed, unanswerable=[])
+        files_indexed=indexed, files_skipped=skipped, failed=failed, unanswerable=[],
+        reranker=f"{reranker.identity} (top {args.rerank_candidates})" if reranker else "")
 
     for q in data["questions"]:
         doc_path = paths.get(q["doc"])
@@ -232,6 +244,15 @@ def run(args: argparse.Namespace, work: Path) -> Report:
             vector_rank=min(vector_ranks) if vector_ranks else None,
             keyword_rank=min(keyword_ranks) if keyword_ranks else None,
             keyword_hits=sum(1 for h in pool if h.keyword_rank is not None), seconds=seconds))
+        if reranker is not None:
+            t2 = time.perf_counter()
+            top5 = [s.hit for s in retrieve(index, embedder, COLLECTION, q["question"], top_k=5, reranker=reranker,
+                                            candidates=args.rerank_candidates)]
+            top10 = [s.hit for s in retrieve(index, embedder, COLLECTION, q["question"], top_k=10,
+                                             reranker=reranker, candidates=args.rerank_candidates)]
+            last = report.results[-1]
+            last.rerank_seconds = (time.perf_counter() - t2) / 2
+            last.reranked5, last.reranked10 = first_rank(top5, path, answer), first_rank(top10, path, answer)
     index.close()
 
     for lang in LANGS:
@@ -251,6 +272,14 @@ def run(args: argparse.Namespace, work: Path) -> Report:
                 "keyword_side_empty": sum(r.keyword_hits == 0 for r in rs) / len(rs),
                 "query_ms": 1000 * sum(r.seconds for r in rs) / len(rs),
             }
+            if reranker is not None:
+                report.rerank_scores[lang] = {
+                    "questions": len(rs),
+                    "recall@5": sum(r.reranked5 is not None for r in rs) / len(rs),
+                    "recall@10": sum(r.reranked10 is not None for r in rs) / len(rs),
+                    "mrr@10": sum(1 / r.reranked10 for r in rs if r.reranked10) / len(rs),
+                    "query_ms": 1000 * sum(r.rerank_seconds or 0.0 for r in rs) / len(rs),
+                }
     return report
 
 
@@ -274,6 +303,13 @@ def print_report(report: Report) -> None:
     print("(vector@5 / keyword@5: a relevant chunk in the top 5 of that side alone; keyword@5 and kw MRR are what a "
           "file answers in indexing's first stage, before its vectors exist; no-keyword: questions for which FTS5 "
           "matched nothing)")
+    if report.rerank_scores:
+        print(f"\nwith reranking: {report.reranker}")
+        print(f"{'lang':<6} {'n':>3} {'recall@5':>9} {'recall@10':>10} {'MRR@10':>7} | {'query ms':>8} {'added ms':>8}")
+        for lang, r in report.rerank_scores.items():
+            added = r["query_ms"] - report.scores[lang]["query_ms"]
+            print(f"{lang:<6} {r['questions']:>3.0f} {r['recall@5']:>9.3f} {r['recall@10']:>10.3f} "
+                  f"{r['mrr@10']:>7.3f} | {r['query_ms']:>8.0f} {added:>8.0f}")
     misses = [r for r in report.results if r.rank5 is None]
     if misses:
         print(f"\nmisses at 5 ({len(misses)}): rank in top 10 | best rank of a relevant chunk by vector / keyword "
@@ -289,6 +325,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", help="folder for the index, rendered man pages and exported embedder (reused)")
     parser.add_argument("--embedder", help="embedder folder (default: $PONDER_EMBEDDER, else MiniLM exported)")
+    parser.add_argument("--rerank", metavar="DIR", help="also score with this reranker folder (with and without)")
+    parser.add_argument("--rerank-candidates", type=int, default=RERANK_CANDIDATES,
+                        help=f"fused chunks the reranker reads per question (default {RERANK_CANDIDATES})")
     parser.add_argument("--questions", default=str(QUESTIONS), help="question set (JSON)")
     parser.add_argument("--json", metavar="FILE", help="also write the full report as JSON ('-' for stdout only)")
     args = parser.parse_args()

@@ -32,6 +32,7 @@ _TEXTS = (
     QT_TRANSLATE_NOOP("Transcript", "Interrupted"), QT_TRANSLATE_NOOP("Transcript", "Stopped"),
     QT_TRANSLATE_NOOP("Transcript", "Copy"), QT_TRANSLATE_NOOP("Transcript", "Edit"),
     QT_TRANSLATE_NOOP("Transcript", "Regenerate"), QT_TRANSLATE_NOOP("Transcript", "Sources:"),
+    QT_TRANSLATE_NOOP("Transcript", "Sources, reranked:"),
     QT_TRANSLATE_NOOP("Transcript", "No passage in the documents matched this question."),
     QT_TRANSLATE_NOOP("Transcript", "{0} tokens"), QT_TRANSLATE_NOOP("Transcript", "{0:.1f} tok/s"),
     QT_TRANSLATE_NOOP("Transcript", "{0:.2f} s to first token"), QT_TRANSLATE_NOOP("Transcript", "Answer now"),
@@ -200,7 +201,8 @@ def message_pieces(row: Row, palette: QPalette, math: MathSource | None = None) 
         chips = [f'<a href="ponder:cite/{int(s["number"])}" style="text-decoration:none">'
                  f'<span style="background-color:{t.code_header}; color:{t.link}">&nbsp;{int(s["number"])}&nbsp;'
                  f'{html.escape(str(s["label"]))}&nbsp;</span></a>' for s in sources]
-        pieces.append(Piece(f'<p style="color:{t.dim}; font-size:small">{_t("Sources:")}&nbsp; '
+        heading = _t("Sources, reranked:") if any(s.get("reranked") for s in sources) else _t("Sources:")
+        pieces.append(Piece(f'<p style="color:{t.dim}; font-size:small">{heading}&nbsp; '
                             + " &nbsp;".join(chips) + "</p>"))
     elif sources is not None and not sources and not row.streaming:
         pieces.append(Piece(f'<p style="color:{t.dim}; font-size:small">'

@@ -16,6 +16,8 @@ from engine.chat.storage import ConversationStore, StoredMessage
 from engine.documents.embed import hosted_embedder
 from engine.documents.index import DocumentIndex
 from engine.documents.pipeline import embedder_folder
+from engine.documents.rerank import hosted_reranker
+from engine.documents.rerankers import reranker_folder
 from engine.documents.retrieve import Source, retrieve
 from engine.runtime.generate import Controls, Finished, GenerationConfig, TextDelta
 from engine.runtime.host import ChatKey, ModelHost
@@ -41,9 +43,11 @@ def reply_work(store: ConversationStore, host: ModelHost, action: actions.ChatAc
         if not collection:
             return None
         embedder = hosted_embedder(host, embedder_folder())
+        folder = reranker_folder()  # None unless the person chose one: reranking is off by default
+        reranker = hosted_reranker(host, folder) if folder is not None else None
 
         def retriever(question: str) -> list[Source]:
-            return retrieve(index, embedder, collection, question)
+            return retrieve(index, embedder, collection, question, reranker=reranker)
 
         return retriever
 

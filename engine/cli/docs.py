@@ -1,4 +1,5 @@
-"""``ponder docs``: add files, list and search them, ask with citations, install the embedding model."""
+"""``ponder docs``: add files, list and search them, ask with citations, install the embedding model and the
+reranker."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
     if args.docs_command == "embedder":
         return _docs_embedder(args)
+    if args.docs_command == "reranker":
+        return _docs_reranker(args)
     index = DocumentIndex()
     if args.docs_command == "list":
         files = index.files(args.collection)
@@ -38,15 +41,22 @@ def cmd_docs(args: argparse.Namespace) -> int:
                                                f"{p.total}, the rest follow)"}.get(p.stage, detail)
                 print(f"[{p.file_index}/{p.files}] {p.stage} {p.path}{note}", flush=True)
         return 1 if failed else 0
-    sources = retrieve(index, embedder, args.collection, args.query, top_k=args.top)
+    from engine.documents.rerank import Reranker
+    from engine.documents.rerankers import reranker_folder
+
+    folder = None if args.no_rerank else reranker_folder()
+    reranker = Reranker(folder) if folder is not None else None
+    sources = retrieve(index, embedder, args.collection, args.query, top_k=args.top, reranker=reranker)
     if args.docs_command == "search":
         rows = [{"file": s.hit.path, "page": s.hit.page, "heading": list(s.hit.heading), "start": s.hit.start,
                  "end": s.hit.end, "score": round(s.hit.score, 6), "similarity": round(s.hit.similarity, 6),
-                 "text": s.hit.text} for s in sources]
+                 "reranked": s.reranked, "rerank_score": s.to_dict()["rerank_score"], "text": s.hit.text}
+                for s in sources]
         if args.json:
             print(json.dumps(rows, indent=2, ensure_ascii=False))
         for s in [] if args.json else sources:
-            print(f"[{s.number}] {s.label}  score {s.hit.score:.4f}\n    {s.hit.text[:200]!r}")
+            rerank = f"  reranked {s.rerank_score:.3f}" if s.rerank_score is not None else ""
+            print(f"[{s.number}] {s.label}  score {s.hit.score:.4f}{rerank}\n    {s.hit.text[:200]!r}")
         return 0
     from engine.models.store import find_model
     from engine.runtime.generate import ChatModel, GenerationConfig
@@ -58,12 +68,50 @@ def cmd_docs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"answer": result.answer, "reasoning": result.reasoning,
                           "sources": [{"number": s.number, "label": s.label, "file": s.hit.path, "page": s.hit.page,
-                                       "start": s.hit.start, "end": s.hit.end} for s in sources]},
+                                       "start": s.hit.start, "end": s.hit.end, "reranked": s.reranked}
+                                      for s in sources]},
                          ensure_ascii=False))
         return 0
     print(result.answer)
     for s in sources:
-        print(f"[{s.number}] {s.label}")
+        print(f"[{s.number}] {s.label}{'  (reranked)' if s.reranked else ''}")
+    return 0
+
+
+def _docs_reranker(args: argparse.Namespace) -> int:
+    from engine.documents.rerank import export_reranker
+    from engine.documents.rerankers import (
+        get_reranker,
+        installed_rerankers,
+        load_rerankers,
+        reranker_folder,
+        rerankers_dir,
+        use_reranker,
+    )
+    from engine.system.paths import check_model_name
+
+    if args.list:
+        installed = {p.name for p in installed_rerankers()}
+        active = reranker_folder()
+        for e in load_rerankers():
+            mark = ("in use" if active is not None and e.id == active.name else "installed") \
+                if e.id in installed else f"{e.download_bytes / 1e6:.0f} MB"
+            print(f"{e.id:24} {e.license:11} {e.languages:24} {mark}{'  (default)' if e.default else ''}")
+        print(f"Reranking is {'on: ' + active.name if active is not None else 'off'}.")
+        return 0
+    if args.use is not None:
+        folder = use_reranker(args.use)
+        print(f"Retrieval now reranks with {folder.name}." if folder else "Reranking is off.")
+        return 0
+    if args.get is not None:
+        folder = get_reranker(args.get or None, progress=ProgressPrinter())
+    elif args.path is not None:
+        name = check_model_name(args.name or args.path.resolve().name.lower())
+        folder = export_reranker(args.path, rerankers_dir() / name)
+    else:
+        raise PonderError("Say which reranker to install.",
+                          "Use --get (the default), --get ID (see --list), or a local cross-encoder checkpoint.")
+    print(f"Reranker ready at {folder}; switch it on with 'ponder docs reranker --use {folder.name}'.")
     return 0
 
 
@@ -117,6 +165,7 @@ def add_docs(sub: Subparsers) -> None:
     d.add_argument("query")
     d.add_argument("--collection", default="default")
     d.add_argument("--top", type=int, default=5)
+    d.add_argument("--no-rerank", action="store_true", help="skip the reranker for this search")
     d.add_argument("--json", action="store_true")
     d = docs.add_parser("ask", help="answer from the documents, citing them as [1], [2]...")
     d.add_argument("query")
@@ -126,11 +175,19 @@ def add_docs(sub: Subparsers) -> None:
     d.add_argument("--max-tokens", type=int, default=2048)
     d.add_argument("--seed", type=int)
     d.add_argument("--provider", choices=PROVIDERS, default="auto")
+    d.add_argument("--no-rerank", action="store_true", help="skip the reranker for this question")
     d.add_argument("--json", action="store_true")
     d = docs.add_parser("embedder", help="install an embedding model: --get downloads one, or a local folder")
     d.add_argument("path", type=Path, nargs="?", help="a local sentence-embedding checkpoint folder")
     d.add_argument("--get", nargs="?", const="", metavar="ID", help="download a catalog embedder (default one)")
     d.add_argument("--list", action="store_true", help="the embedders Ponder offers")
     d.add_argument("--use", metavar="ID", help="use this installed embedder for documents")
+    d.add_argument("--name", help="folder name for a local checkpoint's export")
+    d = docs.add_parser("reranker", help="second-stage reranking (off until chosen): --get downloads a "
+                                         "cross-encoder, --use switches it on")
+    d.add_argument("path", type=Path, nargs="?", help="a local cross-encoder checkpoint folder to export")
+    d.add_argument("--get", nargs="?", const="", metavar="ID", help="download a catalog reranker (default one)")
+    d.add_argument("--list", action="store_true", help="the rerankers Ponder offers, and whether reranking is on")
+    d.add_argument("--use", metavar="ID", help="rerank with this installed reranker ('off' turns reranking off)")
     d.add_argument("--name", help="folder name for a local checkpoint's export")
     p.set_defaults(func=cmd_docs)

@@ -338,8 +338,9 @@ class EncoderWriter:
         return self._layer_norm(g.one("Add", [down, h], f"{p}/ffn/residual"), names["out_norm"], s.hidden,
                                 f"{p}/ffn/norm", output="last_hidden_state" if last else "")
 
-    def build(self) -> Path:
-        """Write model.onnx and model.onnx.data into the output folder; returns the model path."""
+    def encode(self) -> str:
+        """Declare the inputs and add the embeddings and every layer; returns the last hidden state's name
+        (``last_hidden_state``, [batch, seq, hidden]). A head (a cross-encoder's classifier) builds on it."""
         s, g = self.spec, self.g
         dims = ["batch_size", "sequence_length"]
         ids = g.input("input_ids", TensorProto.INT64, dims)
@@ -353,7 +354,13 @@ class EncoderWriter:
         bias = self._attention_bias(mask)
         for i in range(s.layers):
             x = self._layer(i, x, bias)
-        g.output("last_hidden_state", TensorProto.FLOAT, [*dims, s.hidden])
+        return x
+
+    def build(self) -> Path:
+        """Write model.onnx and model.onnx.data into the output folder; returns the model path."""
+        s, g = self.spec, self.g
+        self.encode()
+        g.output("last_hidden_state", TensorProto.FLOAT, ["batch_size", "sequence_length", s.hidden])
         self.data.close()
         return g.save(self.out, producer="ponder", name="ponder_encoder",
                       metadata={"ponder.graph": "encoder", "ponder.model_type": s.model_type})

@@ -1,6 +1,6 @@
 """The curated catalog of models Ponder offers, loaded from ``resources/catalog.json``: chat models
-(:class:`CatalogEntry`) and embedding models for documents (:class:`EmbedderEntry`), both :class:`CatalogItem` —
-what any model has that Ponder downloads from the Hub."""
+(:class:`CatalogEntry`), embedding models for documents (:class:`EmbedderEntry`) and rerankers for their retrieval
+(:class:`RerankerEntry`), all :class:`CatalogItem` — what any model has that Ponder downloads from the Hub."""
 
 from __future__ import annotations
 
@@ -203,6 +203,16 @@ class EmbedderEntry(CatalogItem):
     default: bool = False
 
 
+@dataclass(frozen=True, kw_only=True)
+class RerankerEntry(CatalogItem):
+    """One cross-encoder Ponder offers to rerank retrieved passages. ``default`` marks the one
+    ``ponder docs reranker --get`` downloads when none is named; reranking stays off until one is chosen."""
+
+    max_tokens: int
+    languages: str
+    default: bool = False
+
+
 def _read_catalog(path: Path | None) -> tuple[Path, dict[str, Any]]:
     env = os.environ.get("PONDER_CATALOG")
     path = path or (Path(env) if env else resource_path("catalog.json"))
@@ -248,6 +258,26 @@ def find_embedder(embedder_id: str | None = None) -> EmbedderEntry:
         if (embedder_id is None and e.default) or (embedder_id and embedder_id.lower() in (e.id, e.repo_id.lower())):
             return e
     raise CatalogError(f"Unknown embedding model {embedder_id!r}.",
+                       "Choose one of: " + ", ".join(e.id for e in entries) + ".")
+
+
+def load_rerankers(path: Path | None = None) -> list[RerankerEntry]:
+    """The catalog's rerankers (same file as :func:`load_catalog`), the default first."""
+    path, data = _read_catalog(path)
+    try:
+        entries = [RerankerEntry(**raw) for raw in data.get("rerankers", [])]
+    except TypeError as err:
+        raise CatalogError(f"The rerankers of the catalog {path} are invalid: {err}.", "Reinstall Ponder.") from err
+    return sorted(_checked(entries, "rerankers"), key=lambda e: not e.default)
+
+
+def find_reranker(reranker_id: str | None = None) -> RerankerEntry:
+    """A catalog reranker by id or repository id; the default one when ``reranker_id`` is None."""
+    entries = load_rerankers()
+    for e in entries:
+        if (reranker_id is None and e.default) or (reranker_id and reranker_id.lower() in (e.id, e.repo_id.lower())):
+            return e
+    raise CatalogError(f"Unknown reranker {reranker_id!r}.",
                        "Choose one of: " + ", ".join(e.id for e in entries) + ".")
 
 

@@ -35,6 +35,7 @@ class Settings:
     language: str = "system"
     default_model: str = ""
     embedder: str = ""  # the documents' embedding model (an installed one's folder name); "" = the catalog default
+    reranker: str = ""  # the documents' reranker (an installed one's folder name); "" = none: reranking is off
     api_enabled: bool = False  # the local OpenAI-compatible API (127.0.0.1 only; the key is in the keyring)
     api_port: int = 8765
     unload_after_min: int = 60  # a loaded model unused this long is released (LM Studio's TTL); 0 = never

@@ -2331,6 +2331,11 @@ ONNX Runtime {0}
     </message>
     <message>
         <location line="+1"/>
+        <source>Sources, reranked:</source>
+        <translation>来源（已重排序）：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>No passage in the documents matched this question.</source>
         <translation>文档中没有与此问题相关的段落。</translation>
     </message>
