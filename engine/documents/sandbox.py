@@ -131,6 +131,9 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 OCR_PAGE_S = 90.0  # seconds one scanned page (or picture) may take to OCR, on top of ``timeout_s`` for the parse
+# Address space the child may use once OCR starts (after the file was parsed under ``memory_mb``): ONNX Runtime's
+# detector on a full page at 200 dpi peaks near 1 GB; the images it sees are bounded by the renderer (MAX_SIDE).
+OCR_MEMORY_MB = 2560
 
 
 def extract_in_sandbox(path: Path, limits: Limits | None = None, timeout_s: float = 60, memory_mb: int = 1024,
@@ -275,15 +278,16 @@ def _event(line: bytes) -> dict[str, Any]:
     return candidate if isinstance(candidate, dict) and "event" in candidate else {}
 
 
-def _apply_limits(memory_mb: int, cpu_s: int) -> None:
-    """Bound this (child) process's address space and CPU time; a no-op where the platform lacks rlimits."""
+def _apply_limits(memory_mb: int, cpu_s: int | None) -> None:
+    """Bound this (child) process's address space and CPU time (None: leave it); a no-op where the platform lacks
+    rlimits."""
     try:
         import resource
     except ImportError:  # Windows: the timeout still applies
         return
     for which, value in ((getattr(resource, "RLIMIT_AS", None), memory_mb * 1024 * 1024),
                          (getattr(resource, "RLIMIT_CPU", None), cpu_s)):
-        if which is None:
+        if which is None or value is None:
             continue
         with contextlib.suppress(ValueError, OSError):  # macOS refuses RLIMIT_AS; keep the others
             _soft, hard = resource.getrlimit(which)
@@ -325,6 +329,8 @@ def main() -> int:
     ocr_page_s = float(request.get("ocr_page_s", OCR_PAGE_S))
 
     def progress(done: int, total: int) -> None:
+        if done == 0:
+            _apply_limits(max(int(request["memory_mb"]), OCR_MEMORY_MB), None)
         _allow_cpu(ocr_page_s)  # each OCR page has its own time, like the parent's clock
         _emit({"event": "progress", "done": done, "total": total})
 

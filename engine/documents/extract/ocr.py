@@ -25,6 +25,9 @@ from engine.documents.extract.common import DocumentError, Limits
 OCR_DPI = 200
 MIN_SCORE = 0.5  # recognition confidence under which a line is dropped (noise, stamps, pictures)
 _DET_SIDE = 1600  # the detector sees the image scaled so its longest side is at most this
+# One or two "characters" taller than this (pixels; an inch at 200 dpi) are a shape or a photo, not text: the
+# recogniser reads a grey square as "1" with high confidence.
+_SHAPE_HEIGHT = 200
 
 
 @dataclass
@@ -141,10 +144,13 @@ class OcrReader:
         words = result.word_results if len(result.word_results) == len(result.txts) else [()] * len(result.txts)
         lines: list[OcrLine] = []
         for text, score, points, line_words in zip(result.txts, result.scores, result.boxes, words, strict=True):
+            rect = _rect(points)
             if float(score) < MIN_SCORE or not str(text).strip():
                 continue
+            if len(str(text).strip()) <= 2 and rect[3] - rect[1] > _SHAPE_HEIGHT:
+                continue
             boxes = [(str(w[0]), _rect(w[2])) for w in line_words if w and w[2] is not None]
-            lines.append(OcrLine(str(text), float(score), _rect(points), boxes))
+            lines.append(OcrLine(str(text), float(score), rect, boxes))
         return OcrText.from_lines(_reading_order(lines))
 
 
