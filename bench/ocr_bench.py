@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import inspect
+import itertools
 import sys
 import tempfile
 import textwrap
@@ -24,13 +25,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont
 
-from engine.documents.extract import Limits  # noqa: E402
-from engine.documents.extract import ocr as ocr_module  # noqa: E402
-from engine.documents.extract.pdf_ocr import ocr_pdf_pages  # noqa: E402
-from engine.documents.sandbox import extract_steps  # noqa: E402
-from tests.fixtures.scans import font_file  # noqa: E402
+from engine.documents.extract import Limits
+from engine.documents.extract import ocr as ocr_module
+from engine.documents.extract.pdf_ocr import ocr_pdf_pages
+from engine.documents.sandbox import extract_steps
+from tests.fixtures.scans import font_file
 
 A4 = (1654, 2339)
 CHINESE = ("文档在放下的那一刻就可以搜索，中文和英文一样好用。扫描的页面通过光学字符识别读取，每一页都显示进度，"
@@ -92,10 +93,10 @@ def main() -> int:
                     texts = [s.text for s in stop.value.sections]
             else:
                 read = ocr_pdf_pages(path, f"'{path.name}'", list(range(1, args.pages + 1)), Limits(),
-                                     lambda done, total: stamps.append(time.perf_counter()))
+                                     lambda done, total, marks=stamps: marks.append(time.perf_counter()))
                 texts = [read[n][0].text for n in sorted(read)]
             total = time.perf_counter() - start
-            per_page = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+            per_page = [b - a for a, b in itertools.pairwise(stamps)]
             expected = "\n".join(lines)
             acc = [accuracy(expected, t) for t in texts]
             later = per_page[1:] or per_page

@@ -27,7 +27,7 @@ class PageImageView(QScrollArea):
     def show_page(self, png: bytes, boxes: list[tuple[int, int, int, int]]) -> bool:
         """Show the page image (PNG bytes) with ``boxes`` (in its pixels) highlighted; False if it cannot be
         decoded."""
-        image = QImage.fromData(png, "PNG")
+        image = QImage.fromData(png, b"PNG")
         if image.isNull():
             return False
         self.image, self.boxes = image, list(boxes)
@@ -43,7 +43,7 @@ class PageImageView(QScrollArea):
         """The boxes highlighted now, in the page image's pixels."""
         return list(self.boxes)
 
-    def resizeEvent(self, event: object) -> None:  # noqa: N802 (Qt override)
+    def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
         if not self.image.isNull():
             self._paint()

@@ -83,7 +83,7 @@ class OcrText:
 def _rect(points: Any) -> tuple[int, int, int, int]:
     xs = [float(p[0]) for p in points]
     ys = [float(p[1]) for p in points]
-    return int(min(xs)), int(min(ys)), int(round(max(xs))), int(round(max(ys)))
+    return int(min(xs)), int(min(ys)), round(max(xs)), round(max(ys))
 
 
 def ocr_threads() -> int:
