@@ -27,8 +27,8 @@ class PageImageView(QScrollArea):
     def show_page(self, png: bytes, boxes: list[tuple[int, int, int, int]]) -> bool:
         """Show the page image (PNG bytes) with ``boxes`` (in its pixels) highlighted; False if it cannot be
         decoded."""
-        image = QImage.fromData(png, b"PNG")
-        if image.isNull():
+        image = QImage()
+        if not image.loadFromData(png) or image.isNull():
             return False
         self.image, self.boxes = image, list(boxes)
         self._paint()
