@@ -123,6 +123,9 @@ class OcrReader:
             threads = ocr_threads()
             self._engine = RapidOCR(params={
                 "Global.log_level": "error",
+                # The line-orientation classifier turned an upright first line of a test page by 180° (garbling
+                # it) and costs time; scans are upright, and a page scanned upside down is the rare case.
+                "Global.use_cls": False,
                 "Global.model_root_dir": str(models["det"].parent),
                 "Det.model_path": str(models["det"]), "Cls.model_path": str(models["cls"]),
                 "Rec.model_path": str(models["rec"]),
