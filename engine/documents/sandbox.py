@@ -131,7 +131,7 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 OCR_PAGE_S = 300.0  # seconds one scanned page (or picture) may take to OCR, on top of ``timeout_s`` for the parse:
-# an A4 page takes about 14 s of CPU; a busy 2-core machine stretched that to 105 s of wall time while measured
+# an A4 page takes about 14 s of CPU; a busy 2-core machine stretched that to 105 s of wall time while measured.
 # Address space the child may use once OCR starts (after the file was parsed under ``memory_mb``): ONNX Runtime's
 # detector on a full page at 200 dpi peaks near 1 GB; the images it sees are bounded by the renderer (MAX_SIDE).
 OCR_MEMORY_MB = 2560
