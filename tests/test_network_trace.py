@@ -31,6 +31,7 @@ from tests.fixtures.documents import markdown_file, text_pdf
 from tests.fixtures.embedder import embedder_dir
 from tests.fixtures.hub_server import HubServer, tiny_model_entry
 from tests.fixtures.nettrace import CI_MARKERS, connections, left_the_machine, strace_command
+from tests.fixtures.scans import scanned_pdf
 
 __all__ = ["embedder_dir"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,6 +112,7 @@ def scenarios(converted: dict[tuple[str, str], Path], tiny_checkpoints: dict[str
     library.mkdir()
     text_pdf(library / "manual.pdf", ["Installing Ponder.", "The capybara is the largest living rodent."])
     markdown_file(library / "guide.md")
+    scanned_pdf(library / "scan.pdf", [["Puffins nest on steep sea cliffs"]])  # OCR (ONNX Runtime) in the sandbox
     live = str(LIVE_S)
     linger = [sys.executable, "-m", "tests.fixtures.linger", live]
     started: dict[str, Traced] = {}
@@ -171,6 +173,7 @@ def test_nothing_leaves_the_machine_in_any_way_ponder_is_used(scenarios: dict[st
     assert "answered:" in done["window"].out, done["window"].err
     assert done["run"].proc.returncode == 0 and "4" in done["run"].out, done["run"].err
     assert done["docs"].proc.returncode == 0 and "capybara" in done["docs"].out, done["docs"].err
+    assert re.search(r"indexed \S*scan\.pdf", done["docs"].out), done["docs"].out  # read by OCR, traced too
     assert done["convert"].proc.returncode == 0 and "Ready: fresh" in done["convert"].out, done["convert"].err
     assert done["serve"].proc.returncode == 0 and answer, done["serve"].err
     for name in ("window", "run", "docs", "convert", "serve"):

@@ -198,12 +198,17 @@ class DocumentsBar(QWidget):
     def _on_progress(self, p: IndexProgress) -> None:
         embedding = p.stage in (IndexStage.EMBED, IndexStage.SEARCHABLE) and p.total
         within = 0.2 + 0.8 * p.done / p.total if embedding else STAGE_WEIGHT.get(p.stage, 0.0)
+        if p.stage == IndexStage.OCR and p.total:  # reading scans is most of such a file's time
+            within = 0.1 * p.done / p.total
         self.bar.setValue(int(1000 * (p.file_index - 1 + within) / max(1, p.files)))
         name = Path(p.path).name
         if p.stage == IndexStage.FAILED:
             text = self.tr("{0} failed: {1}").format(name, p.message)
         elif p.stage == IndexStage.SEARCHABLE:  # keyword search finds it now; its vectors are coming
             text = self.tr("{0} of {1}: {2} — searchable; improving").format(p.file_index, p.files, name)
+        elif p.stage == IndexStage.OCR:
+            text = self.tr("Indexing {0} of {1}: {2} — reading scanned page {3} of {4} (OCR)").format(
+                p.file_index, p.files, name, min(p.done + 1, p.total), p.total)
         elif p.stage == IndexStage.EMBED:
             text = self.tr("Indexing {0} of {1}: {2} — {3}%").format(p.file_index, p.files, name,
                                                                    int(100 * p.done / max(1, p.total)))

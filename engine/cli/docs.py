@@ -33,7 +33,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
     if args.docs_command == "add":
         failed = 0
         for p in index_paths(index, args.paths, embedder, collection=args.collection):
-            if p.stage in (IndexStage.SEARCHABLE, IndexStage.INDEXED, IndexStage.SKIPPED, IndexStage.FAILED):
+            if p.stage == IndexStage.OCR and p.done < p.total:
+                print(f"[{p.file_index}/{p.files}] ocr {p.path} (scanned page {p.done + 1}/{p.total})", flush=True)
+            elif p.stage in (IndexStage.SEARCHABLE, IndexStage.INDEXED, IndexStage.SKIPPED, IndexStage.FAILED):
                 failed += p.stage == IndexStage.FAILED
                 detail = f": {p.message}" if p.message else ""
                 note = {IndexStage.INDEXED: f" ({p.done} chunks)",

@@ -22,7 +22,7 @@ from engine.documents.embed import TextEmbedder
 from engine.documents.embedders import embedder_folder
 from engine.documents.extract import SUPPORTED, DocumentError, Limits
 from engine.documents.index import DocumentIndex
-from engine.documents.sandbox import extract_in_sandbox
+from engine.documents.sandbox import extract_steps
 from engine.system.cancel import CancelToken
 from engine.system.verify import file_digests
 
@@ -36,6 +36,7 @@ class IndexStage(StrEnum):
     """Where one file is in indexing (a StrEnum: equal to these strings)."""
 
     EXTRACT = "extract"
+    OCR = "ocr"  # reading scanned pages (or pictures) by OCR: ``done`` of ``total`` pages read
     SEARCHABLE = "searchable"  # keywords committed: questions find it now; its vectors are coming (``total`` chunks)
     EMBED = "embed"
     INDEXED = "indexed"
@@ -142,7 +143,14 @@ def _make_searchable(index: DocumentIndex, embedder: TextEmbedder, collection: s
         return
     yield IndexProgress(key, number, files, IndexStage.EXTRACT)
     try:
-        doc = extract_in_sandbox(path, limits, timeout_s=timeout_s)
+        steps = extract_steps(path, limits, timeout_s=timeout_s, cancel=cancel)
+        while True:
+            try:
+                done, total = next(steps)
+            except StopIteration as stop:
+                doc = stop.value
+                break
+            yield IndexProgress(key, number, files, IndexStage.OCR, done, total)
     except DocumentError as err:
         index.mark_failed(collection, key, str(err), size=stat.st_size, mtime_ns=stat.st_mtime_ns)
         yield IndexProgress(key, number, files, IndexStage.FAILED, message=str(err))

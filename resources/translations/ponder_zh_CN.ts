@@ -525,6 +525,10 @@
         <source>Preparing the embedding model…</source>
         <translation>正在准备嵌入模型…</translation>
     </message>
+    <message>
+        <source>Indexing {0} of {1}: {2} — reading scanned page {3} of {4} (OCR)</source>
+        <translation>正在索引第 {0}/{1} 个：{2} — 正在识别扫描页 {3}/{4}（OCR）</translation>
+    </message>
 </context>
 <context>
     <name>DocumentsSection</name>
@@ -2247,6 +2251,18 @@ ONNX Runtime {0}
         <source>The file changed after it was indexed; the passage was found by its text.</source>
         <translation>文件在建立索引后已更改；已按文字重新找到该段落。</translation>
     </message>
+    <message>
+        <source>Page image</source>
+        <translation>页面图像</translation>
+    </message>
+    <message>
+        <source>Text</source>
+        <translation>文本</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
 </context>
 <context>
     <name>SpeedChart</name>
@@ -2464,6 +2480,13 @@ ONNX Runtime {0}
         <location line="+5"/>
         <source>Could not choose a model</source>
         <translation>无法选择模型</translation>
+    </message>
+</context>
+<context>
+    <name>PageImageView</name>
+    <message>
+        <source>Scanned page</source>
+        <translation>扫描页面</translation>
     </message>
 </context>
 </TS>

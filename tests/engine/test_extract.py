@@ -103,9 +103,9 @@ def test_encrypted_pdf_refused(tmp_path: Path) -> None:
         extract_in_sandbox(docs.encrypted_pdf(tmp_path / "locked.pdf", ["top secret"]))
 
 
-def test_image_only_pdf_refused(tmp_path: Path) -> None:
-    with pytest.raises(DocumentError, match="no text layer"):
-        extract_in_sandbox(docs.image_only_pdf(tmp_path / "scan.pdf"))
+def test_image_only_pdf_without_text_refused(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match="no text layer, and OCR found no text on its 1 page"):
+        extract_in_sandbox(docs.image_only_pdf(tmp_path / "scan.pdf", pages=1))
 
 
 @pytest.mark.parametrize("kind", ["pdf", "docx"])
@@ -166,7 +166,7 @@ def test_hostile_file_names(tmp_path: Path, name: str) -> None:
 
 
 def test_hostile_name_is_reported_in_errors(tmp_path: Path) -> None:
-    path = docs.image_only_pdf(tmp_path / "-evil\nname.pdf")
+    path = docs.image_only_pdf(tmp_path / "-evil\nname.pdf", pages=1)
     with pytest.raises(DocumentError) as err:
         extract_in_sandbox(path)
     assert repr("-evil\nname.pdf") in str(err.value)

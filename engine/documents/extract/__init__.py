@@ -8,7 +8,8 @@ hang or memory blow-up on a hostile file cannot take the app down. Nothing here 
 ``pdf``, ``docx``, ``pptx`` (a section per slide, page = slide number), ``xlsx`` and ``delimited`` (CSV/TSV; both
 write rows through ``table``), ``epub`` (chapters in spine order), ``rtf``, ``text`` (plain text and Markdown),
 ``html`` or ``code`` (headings from top-level definitions). ``common`` holds what they share; ``archive`` opens
-every zip-based format with the same bomb, entry-count and ratio checks and parses XML without entities.
+every zip-based format with the same bomb, entry-count and ratio checks and parses XML without entities. Scanned
+PDF pages (``pdf_ocr``) and pictures in Word files are read by OCR (``ocr``), with progress.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from engine.documents.extract.docx import read_docx
 from engine.documents.extract.epub import read_epub
 from engine.documents.extract.html import read_html
 from engine.documents.extract.pdf import read_pdf
+from engine.documents.extract.pdf_ocr import Progress
 from engine.documents.extract.pptx import read_pptx
 from engine.documents.extract.rtf import read_rtf
 from engine.documents.extract.text import decode, read_markdown, read_plain
@@ -57,8 +59,10 @@ _CONTROL = re.compile(r"[\x01-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 _MAX_CONTROL_SHARE = 0.01  # real source and CSV files have next to no control characters; binary data has many
 
 
-def extract(path: Path, limits: Limits | None = None) -> Extracted:
-    """Read ``path`` into an :class:`Extracted`; raise :class:`DocumentError` saying why and what to do."""
+def extract(path: Path, limits: Limits | None = None, progress: Progress | None = None) -> Extracted:
+    """Read ``path`` into an :class:`Extracted`; raise :class:`DocumentError` saying why and what to do.
+
+    ``progress(done, total)`` is called as OCR reads scanned pages or pictures (nothing else reports progress)."""
     limits = limits or Limits()
     path = Path(path)
     name = repr(path.name) if not path.name.isprintable() else f"'{path.name}'"
@@ -82,11 +86,13 @@ def extract(path: Path, limits: Limits | None = None) -> Extracted:
         if b"%PDF-" not in head:
             raise DocumentError(f"{name} is named .pdf but is not a PDF file{_sniff(head)}.",
                                 "Check the file; rename it to its real type if it is supported.")
-        return read_pdf(path, name, limits)
+        return read_pdf(path, name, limits, progress)
     if kind in _ZIPPED:
         reader, what, hint = _ZIPPED[kind]
         if not head.startswith(b"PK\x03\x04"):
             raise DocumentError(f"{name} is named {path.suffix} but is not a {what} file{_sniff(head)}.", hint)
+        if kind == "docx":
+            return read_docx(path, name, limits, progress)
         return reader(path, name, limits)
     for magic, what in _BINARY_MAGIC.items():
         if head.startswith(magic):

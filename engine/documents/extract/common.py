@@ -41,6 +41,8 @@ class Limits:
     max_rows: int = 200_000  # table rows of a spreadsheet or CSV, all sheets together
     max_cells: int = 2_000_000  # non-empty cells of a spreadsheet or CSV, all sheets together
     max_depth: int = 1_000  # nesting of RTF groups
+    max_ocr_pages: int = 500  # pages (or pictures in a Word file) read by OCR: a few seconds each
+    max_image_pixels: int = 60_000_000  # one image to OCR (an A4 page at 600 dpi is 35 Mpx)
 
 
 @dataclass(frozen=True)
@@ -56,24 +58,34 @@ class Section:
 
 @dataclass(frozen=True)
 class Extracted:
-    """A document's text and its sections, in reading order."""
+    """A document's text and its sections, in reading order.
+
+    Text read by OCR keeps where it was: ``ocr_pages`` maps each page that was read from its image to that image's
+    size in pixels, and ``ocr_boxes`` holds each recognised word's span of ``text`` with its box on that image
+    (rows ``[page, start, end, left, top, right, bottom]``; page is None for a picture in a Word file)."""
 
     path: str
     kind: str
     title: str
     text: str
     sections: list[Section] = field(default_factory=list)
+    ocr_pages: dict[int, tuple[int, int]] = field(default_factory=dict)
+    ocr_boxes: list[list[Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "kind": self.kind, "title": self.title, "text": self.text,
-                "sections": [[s.text, s.page, list(s.heading), s.start, s.end] for s in self.sections]}
+                "sections": [[s.text, s.page, list(s.heading), s.start, s.end] for s in self.sections],
+                "ocr_pages": [[p, w, h] for p, (w, h) in sorted(self.ocr_pages.items())],
+                "ocr_boxes": self.ocr_boxes}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Extracted:
         sections = [Section(text=str(t), page=None if p is None else int(p), heading=tuple(str(h) for h in hd),
                             start=int(a), end=int(b)) for t, p, hd, a, b in data["sections"]]
+        pages = {int(p): (int(w), int(h)) for p, w, h in data.get("ocr_pages", [])}
+        boxes = [[None if r[0] is None else int(r[0]), *(int(v) for v in r[1:7])] for r in data.get("ocr_boxes", [])]
         return cls(path=str(data["path"]), kind=str(data["kind"]), title=str(data["title"]), text=str(data["text"]),
-                   sections=sections)
+                   sections=sections, ocr_pages=pages, ocr_boxes=boxes)
 
 
 class Builder:
