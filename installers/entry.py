@@ -2,8 +2,7 @@
 
 The same executable is the window (no arguments), the ``ponder`` command (subcommands) and the worker processes it
 starts for conversions, document parsing and the chat's math (``_convert-worker`` / ``_extract-worker`` /
-``_math-worker``): ``desktop.launch`` sends
-each to the right place and imports Qt only for the window.
+``_math-worker``): ``desktop.launch`` sends each to the right place and imports Qt only for the window.
 """
 
 import multiprocessing
