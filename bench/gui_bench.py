@@ -113,7 +113,7 @@ def main() -> None:
         verdict = "PASS" if p99 < P99_TARGET_MS and worst < WORST_TARGET_MS else "FAIL"
         print(f"streaming 1200 tokens at 60 tok/s: GUI-thread stall p99 {p99:.1f} ms (target < {P99_TARGET_MS:.0f}),"
               f" worst {worst:.1f} ms (target < {WORST_TARGET_MS:.0f}) — {verdict} (heartbeat every 5 ms);"
-              f" the GUI thread was busy {busy * 100:.0f}% of the time (its CPU time; the heartbeat's own ticks included)")
+              f" the GUI thread was busy {busy * 100:.0f}% of the time (its CPU time, heartbeat ticks included)")
         print(f"machine load while measuring (1-minute average): {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         seconds = open_time(app, page)
         print(f"opening a 1,000-message conversation and painting it: {seconds * 1000:.0f} ms")
