@@ -82,7 +82,7 @@ def stream_stall(app: QApplication, page: ChatPage, tokens: int = 1200,
     app.exec()
     busy = (time.thread_time() - busy_from) / (time.perf_counter() - start)
     heartbeat.stop()
-    page._job = None
+    page._on_done()  # the reply's job ends, as the worker's signal would end it
     return max(gaps[1:]), sorted(gaps[1:])[int(len(gaps[1:]) * 0.99)], busy
 
 

@@ -80,8 +80,9 @@ class ReplyMixin(QWidget):
         """While a reply streams, Python's collector only looks at young objects; the full collection it deferred
         runs once the reply has ended (when the GUI thread is idle)."""
         if defer and self._gc_threshold is None:
-            self._gc_threshold = gc.get_threshold()
-            gc.set_threshold(self._gc_threshold[0], self._gc_threshold[1], FULL_COLLECTION_DEFERRED)
+            young, middle, full = gc.get_threshold()
+            self._gc_threshold = (young, middle, 10 if full == FULL_COLLECTION_DEFERRED else full)  # another page's
+            gc.set_threshold(young, middle, FULL_COLLECTION_DEFERRED)
         elif not defer and self._gc_threshold is not None:
             gc.set_threshold(*self._gc_threshold)
             self._gc_threshold = None
@@ -196,6 +197,7 @@ class ReplyMixin(QWidget):
                                   "tokens_per_s": s.decode_tokens_per_s, "context_used": s.context_used,
                                   "context_size": s.context_size})
                 self.header.show_context(s.context_used, s.context_size)
+                self._defer_full_collection(False)
                 self._measure_context()
                 self.reply_finished.emit(event)
         if touched is not None and visible:
