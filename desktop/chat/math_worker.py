@@ -104,7 +104,8 @@ class MathProcess(QObject):
         process.start(command[0], command[1:])
 
     def _read(self) -> None:
-        assert self._process is not None
+        if self._process is None:  # closed: what it still says is not waited for
+            return
         self._buffer += bytes(self._process.readAllStandardOutput().data())
         while b"\n" in self._buffer and self._keys is not None:
             line, self._buffer = self._buffer.split(b"\n", 1)
