@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
@@ -40,6 +40,9 @@ from engine.system.settings import Settings
 class ChatPage(DocumentsMixin, ReplyMixin):
     """Conversations and the live reply (desktop/chat/replying.py). Work runs on the inference thread; the GUI
     thread only renders."""
+
+    status = Signal(dict)  # model, provider, provider_reason, tokens_per_s, context_used, context_size
+    reply_finished = Signal(object)  # the Finished event
 
     def __init__(self, store: ConversationStore, inference: InferenceThread, settings: Callable[[], Settings],
                  parent: QWidget | None = None, *, jobs: BackgroundJobs | None = None,

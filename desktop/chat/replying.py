@@ -35,9 +35,8 @@ FULL_COLLECTION_DEFERRED = 1_000_000_000  # gc threshold that keeps the oldest g
 class ReplyMixin(QWidget):
     """Sending and the live reply for the chat page (which builds the widgets and calls :meth:`_init_replies`)."""
 
-    status = Signal(dict)  # model, provider, provider_reason, tokens_per_s, context_used, context_size
-    reply_finished = Signal(object)  # the Finished event
-
+    status: Signal  # ChatPage's (signals of a mixin break the order of the page's meta-object)
+    reply_finished: Signal
     store: ConversationStore
     inference: InferenceThread
     indexer: DocumentIndexer
