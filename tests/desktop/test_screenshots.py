@@ -74,6 +74,8 @@ def test_chat_states(qtbot: Any, theme: str, language: str, screenshots: Path) -
         page.header._loading = (MODEL, page.header._loading[1] - 4.0, 9.0)  # type: ignore[index]  # 4 s in
         page.header._show_loading()
         assert page.header.load_bar.value() == 44
+        qtbot.wait(100)  # the header lays out its new text
+        assert page.header.state.width() >= page.header.state.sizeHint().width()  # not cut
         shoot(win, screenshots, f"chat-model-loading-{suffix}.png")
         page.header.on_host_event(HostEvent("loaded", MODEL, seconds=8.7))
 
