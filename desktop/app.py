@@ -79,8 +79,12 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
-        self.status_model, self.status_speed, self.status_context = QLabel(), QLabel(), QLabel()
-        for label in (self.status_model, self.status_speed, self.status_context):
+        # the chat header shows the model, its loading and the context; the status bar adds only what it does not:
+        # the hardware that ran the last reply (why, when not the one chosen) and the live speed
+        self.status_hardware, self.status_speed = QLabel(), QLabel()
+        self.status_hardware.setAccessibleName(self.tr("Hardware of the last reply"))
+        self.status_speed.setAccessibleName(self.tr("Generation speed"))
+        for label in (self.status_hardware, self.status_speed):
             self.statusBar().addPermanentWidget(label)
 
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
@@ -170,14 +174,10 @@ class MainWindow(QMainWindow):
             apply_theme(app, settings.theme, settings.font_size)
 
     def _on_host_event(self, event: HostEvent) -> None:
-        """Say in the status bar what the model host does: loading takes seconds, and an idle unload explains why
-        the next message starts slower."""
+        """Say in the status bar what the model host did that matters on any page: an idle unload explains why the
+        next message starts slower, and a refused load why. Loading itself shows in the chat header."""
         bar = self.statusBar()
-        if event.kind == "loading":
-            bar.showMessage(self.tr("Loading {0}…").format(event.name))
-        elif event.kind == "loaded":
-            bar.showMessage(self.tr("{0} loaded in {1:.1f} s.").format(event.name, event.seconds), 8000)
-        elif event.kind == "unloaded" and event.reason == "idle":
+        if event.kind == "unloaded" and event.reason == "idle":
             bar.showMessage(self.tr("{0} was unloaded after being idle; the next message loads it again.")
                             .format(event.name), 15000)
         elif event.kind == "refused":
@@ -193,14 +193,12 @@ class MainWindow(QMainWindow):
         self.settings_page.documents.refresh()
 
     def _on_status(self, info: dict[str, Any]) -> None:
-        if "provider" in info:
+        if info.get("provider"):
             reason = f" — {info['provider_reason']}" if info.get("provider_reason") else ""
-            self.status_model.setText(f"{info.get('model', '')} · {info['provider'].upper()}{reason}")
-            self.status_model.setToolTip(info.get("provider_reason", ""))
+            self.status_hardware.setText(f"{info['provider'].upper()}{reason}")
+            self.status_hardware.setToolTip(info.get("provider_reason", ""))
         if info.get("tokens_per_s"):
             self.status_speed.setText(self.tr("{0:.1f} tokens/s").format(info["tokens_per_s"]))
-        if "context_size" in info:
-            self.status_context.setText(self.tr("context {0} / {1}").format(info["context_used"], info["context_size"]))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.chat.stop()

@@ -16,6 +16,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.app import main as gui_main
 
         return gui_main()
+    if args[:1] == ["_math-worker"]:  # the frozen app re-enters itself to typeset the chat's math
+        from desktop.chat.math_worker import serve
+
+        return serve()
     from engine.cli import main as cli_main
 
     return cli_main(args)

@@ -100,7 +100,7 @@ class ModelHeader(QWidget):
         self.context_bar.setTextVisible(False)
         self.context_bar.setFixedWidth(80)
         self.context_bar.hide()
-        self._loading: tuple[str, float] | None = None  # the model loading and when it started
+        self._loading: tuple[str, float, float] | None = None  # the model loading, since when, seconds expected
         self._loaded: set[str] = set()
         self._tick = QTimer(self)
         self._tick.setInterval(250)
@@ -195,16 +195,18 @@ class ModelHeader(QWidget):
         self._previous = now
 
     def on_host_event(self, event: HostEvent) -> None:
-        """Show what the model host does: loading (a bar, with its fraction when the host reports one, else
-        moving, and the seconds so far), loaded, unloaded."""
+        """Show what the model host does: loading (the seconds so far, and a bar: filled as a fraction of the time
+        the same model took to load here last time, an estimate; moving when it was never loaded here), loaded,
+        unloaded."""
         if event.kind == "loading":
-            self._loading = (event.name, time.monotonic())
-            fraction = getattr(event, "progress", None)
-            if isinstance(fraction, float):
+            self._loading = (event.name, time.monotonic(), event.expected_s)
+            if event.expected_s > 0:
                 self.load_bar.setRange(0, 100)
-                self.load_bar.setValue(int(100 * fraction))
+                self.load_bar.setValue(0)
+                self.load_bar.setToolTip(self.tr("An estimate: how long this model took to load last time"))
             else:
-                self.load_bar.setRange(0, 0)  # moving: the host does not say how far it is
+                self.load_bar.setRange(0, 0)  # moving: ONNX Runtime's loading reports nothing while it runs
+                self.load_bar.setToolTip("")
             self.load_bar.show()
             self.unload_button.hide()
             self._tick.start()
@@ -221,9 +223,16 @@ class ModelHeader(QWidget):
             self._show_state(event)
 
     def _show_loading(self) -> None:
-        if self._loading is not None:
-            name, since = self._loading
-            self.state.setText(self.tr("Loading {0}… {1} s").format(name, int(time.monotonic() - since)))
+        if self._loading is None:
+            return
+        name, since, expected = self._loading
+        seconds = time.monotonic() - since
+        if expected > 0:
+            self.load_bar.setValue(min(99, int(100 * seconds / expected)))  # full only when it has loaded
+            self.state.setText(self.tr("Loading {0}… {1} s (last time {2} s)").format(
+                name, int(seconds), f"{expected:.0f}" if expected >= 2 else f"{expected:.1f}"))
+        else:
+            self.state.setText(self.tr("Loading {0}… {1} s").format(name, int(seconds)))
 
     def _show_state(self, event: HostEvent) -> None:
         if event.kind == "loaded":

@@ -1,14 +1,17 @@
 """Math typeset off the GUI thread: a formula seen for the first time shows as its source text, is typeset by a
-background job (desktop/jobs.py), and ``ready`` asks the transcript to draw it again as an image. mathtext takes
-tens of milliseconds per formula (hundreds on a busy machine): done while painting, a streaming reply would stall."""
+child process (desktop/chat/math_worker.py; a background job of desktop/jobs.py if that cannot run), and ``ready``
+asks the transcript to draw it again as an image. mathtext takes tens of milliseconds per formula (hundreds on a
+busy machine) and holds the interpreter lock meanwhile: done while painting, or on a thread of the window's
+process, a streaming reply would stall."""
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
+from desktop.chat.math_worker import MathProcess
 from desktop.chat.typeset import Formula, MathKey, typeset
 from desktop.jobs import call, run_background
 from desktop.workers import BackgroundJobs
@@ -28,7 +31,8 @@ class MathStore(QObject):
 
     ready = Signal()  # new formulas were typeset: draw the messages again
 
-    def __init__(self, jobs: BackgroundJobs, parent: QObject | None = None, keep: int = 2000) -> None:
+    def __init__(self, jobs: BackgroundJobs, parent: QObject | None = None, keep: int = 2000,
+                 process: bool = True) -> None:
         super().__init__(parent)
         self.jobs = jobs
         self.epoch = 0  # counts the batches typeset: pieces with math are cached per epoch
@@ -37,6 +41,10 @@ class MathStore(QObject):
         self._pending: set[MathKey] = set()
         self._running = False
         self._keep = keep
+        self._process = MathProcess(self._finished, self._worker_failed, self) if process else None
+        app = QCoreApplication.instance()
+        if self._process is not None and app is not None:
+            app.aboutToQuit.connect(self._process.close)
 
     @property
     def idle(self) -> bool:
@@ -62,7 +70,19 @@ class MathStore(QObject):
         if not keys:
             self._running = False
             return
+        if self._process is not None and not self._process.broken:
+            self._process.typeset(keys)
+        else:
+            run_background(self.jobs, self, call(typeset_all, keys), self._finished, self._failed)
+
+    def _worker_failed(self, keys: list[MathKey]) -> None:
+        """The worker could not answer: these formulas are typeset on a thread instead."""
         run_background(self.jobs, self, call(typeset_all, keys), self._finished, self._failed)
+
+    def close(self) -> None:
+        """Stop the worker process (the window is closing)."""
+        if self._process is not None:
+            self._process.close()
 
     def _finished(self, results: dict[MathKey, Result]) -> None:
         self._done.update(results)

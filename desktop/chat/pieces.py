@@ -8,14 +8,15 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtGui import QPalette
 
-from desktop.chat.render import MathSource, clean_special_tokens, has_math, render_markdown
+from desktop.chat.render import MathSource, clean_special_tokens, render_markdown
+from desktop.chat.typeset import MathKey
 from desktop.theme import Tokens, current_tokens
 
 
@@ -149,10 +150,25 @@ class Piece:
     images: tuple[tuple[str, bytes], ...] = ()
 
 
-@lru_cache(maxsize=4096)
-def _chunk(text: str, dark: bool, prefix: str, math: MathSource | None, epoch: int) -> Piece:
+_CHUNKS: OrderedDict[tuple[str, bool, str, MathSource | None], tuple[Piece, tuple[MathKey, ...]]] = OrderedDict()
+_KEEP_CHUNKS = 4096
+
+
+def _chunk(text: str, dark: bool, prefix: str, math: MathSource | None) -> Piece:
+    """A chunk of Markdown rendered, cached: rendered again only when a formula it was waiting for has been
+    typeset, so formulas arriving elsewhere leave it alone."""
+    key = (text, dark, prefix, math)
+    hit = _CHUNKS.get(key)
+    if hit is not None and (math is None or all(math.get(k) is math.missing for k in hit[1])):
+        _CHUNKS.move_to_end(key)
+        return hit[0]
     rendered = render_markdown(text, dark=dark, block_prefix=prefix, math=math)
-    return Piece(rendered.html, tuple(rendered.code_blocks), tuple(rendered.images.items()))
+    piece = Piece(rendered.html, tuple(rendered.code_blocks), tuple(rendered.images.items()))
+    _CHUNKS[key] = (piece, rendered.waiting)
+    _CHUNKS.move_to_end(key)
+    while len(_CHUNKS) > _KEEP_CHUNKS:
+        _CHUNKS.popitem(last=False)
+    return piece
 
 
 def _block(inner: str, background: str, pad: int = 10) -> str:
@@ -173,8 +189,7 @@ def message_pieces(row: Row, palette: QPalette, math: MathSource | None = None) 
 
     def markdown(text: str, color: str = "") -> None:
         for chunk in split_markdown(clean_special_tokens(text)):
-            epoch = int(getattr(math, "epoch", 0)) if math is not None and has_math(chunk) else 0
-            piece = _chunk(chunk, t.dark, f"{len(pieces)}:", math, epoch)
+            piece = _chunk(chunk, t.dark, f"{len(pieces)}:", math)
             body = f'<div style="color:{color}">{piece.html}</div>' if color else piece.html
             pieces.append(Piece(body, piece.codes, piece.images))
 

@@ -51,6 +51,7 @@ class Rendered:
     html: str
     code_blocks: list[str] = field(default_factory=list)
     images: dict[str, bytes] = field(default_factory=dict)
+    waiting: tuple[MathKey, ...] = ()  # its math still being typeset (shown as source text until then)
 
 
 class _SafeRenderer(RendererHTML):
@@ -122,7 +123,28 @@ def _highlight(code: str, lang: str, style: str) -> str:
         lexer = get_lexer_by_name(lang) if lang else TextLexer()
     except ClassNotFound:
         lexer = TextLexer()
-    return highlight(code, lexer, HtmlFormatter(noclasses=True, nowrap=True, style=style))
+    return highlight(code, lexer, _formatter(style))
+
+
+@lru_cache(maxsize=4)
+def _formatter(style: str) -> HtmlFormatter:  # type: ignore[type-arg]
+    return HtmlFormatter(noclasses=True, nowrap=True, style=style)
+
+
+# the languages models write most; a lexer compiles its rules on first use (50-200 ms, more on a busy machine)
+COMMON_LANGUAGES = ("python", "javascript", "typescript", "bash", "shell", "c", "cpp", "csharp", "rust", "go",
+                    "java", "kotlin", "json", "yaml", "toml", "html", "css", "sql", "markdown", "latex", "diff")
+
+
+@lru_cache(maxsize=1)
+def warm_highlighting() -> int:
+    """Compile the lexers of :data:`COMMON_LANGUAGES` and both themes' formatters (on a background thread when the
+    window starts), so the first code block of a streaming reply does not stall the GUI thread. Returns how many."""
+    for style in ("default", "monokai"):
+        _formatter(style)
+    for lang in COMMON_LANGUAGES:
+        highlight("x = 1\n", get_lexer_by_name(lang), _formatter("default"))
+    return len(COMMON_LANGUAGES)
 
 
 @lru_cache(maxsize=1)
@@ -144,9 +166,9 @@ class MathSource(Protocol):
 
 
 def _math_html(tex: str, display: bool, t: Tokens, images: dict[str, bytes], math: MathSource | None,
-               written: str) -> str:
+               written: str, waiting: list[MathKey]) -> str:
     """A formula as images (kept in ``images``), or its source text when it cannot be typeset (or, with ``math``,
-    until it has been typeset in the background)."""
+    until it has been typeset in the background: its key is added to ``waiting``)."""
     key: MathKey = (" ".join(tex.split()), t.text, t.boxed, 12.5 if display else 10.5)
     if math is None:
         formulas: object = typeset(*key)
@@ -154,6 +176,7 @@ def _math_html(tex: str, display: bool, t: Tokens, images: dict[str, bytes], mat
         formulas = math.get(key)
         if formulas is math.missing:
             math.request(key)
+            waiting.append(key)
     if not isinstance(formulas, tuple):
         source = html.escape(written)  # as the model wrote it, delimiters included
         code = f'<code style="font-family:{MONO}">{source}</code>'
@@ -191,10 +214,11 @@ def render_markdown(text: str, *, dark: bool = False, block_prefix: str = "",
     renderer = _SafeRenderer(md, colors, block_prefix)
     out = renderer.render(md.parse(source), md.options, {})
     images: dict[str, bytes] = {}
+    waiting: list[MathKey] = []
 
     def unstash(match: re.Match[str]) -> str:
         tex, display, written = maths[int(match.group(2))]
-        return _math_html(tex, display, colors, images, math, written)
+        return _math_html(tex, display, colors, images, math, written, waiting)
 
     out = re.sub(r"(?:<p>)?PONDERMATH(BLOCK)?(\d+)X(?:</p>)?", unstash, out)
-    return Rendered(out, renderer.code_blocks, images)
+    return Rendered(out, renderer.code_blocks, images, tuple(waiting))

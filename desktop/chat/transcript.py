@@ -205,12 +205,26 @@ class MessageDelegate(QStyledItemDelegate):
             painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
             painter.drawRoundedRect(bubble, 12, 12)
         painter.translate(x, y)
+        shown_top, shown_bottom = self._shown(rect.top(), rect.bottom(), y)
         for doc, top in zip(layout.docs, layout.tops, strict=True):
+            height = doc.size().height()
+            first, last = max(0.0, shown_top - top), min(height, shown_bottom - top)
+            if last <= first:  # a piece scrolled out of view (a long reply): not drawn
+                continue
             painter.save()
             painter.translate(0, top)
-            doc.drawContents(painter, QRectF(0, 0, text_width, doc.size().height()))
+            doc.drawContents(painter, QRectF(0, first, text_width, last - first))  # only its lines in view
             painter.restore()
         painter.restore()
+
+    def _shown(self, row_top: int, row_bottom: int, text_top: int) -> tuple[float, float]:
+        """The part of a message in view, relative to where its text starts: a streaming reply taller than the view
+        repaints only what can be seen."""
+        parent = self.parent()
+        if isinstance(parent, QListView):
+            view_height = parent.viewport().height()
+            return max(row_top, 0) - text_top, min(row_bottom + 1, view_height) - text_top
+        return row_top - text_top, row_bottom + 1 - text_top
 
     def anchor_at(self, row: Row, rect_left: int, rect_top: int, width: int, palette: QPalette,
                   pos: QPointF) -> str:

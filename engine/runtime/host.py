@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import psutil
 
+from engine.runtime.load_times import LoadTimes
 from engine.system.errors import PonderError, StoreError
 
 if TYPE_CHECKING:
@@ -63,13 +64,15 @@ class ChatKey:
 
 @dataclass(frozen=True)
 class HostEvent:
-    """Something the host did: ``loading``, ``loaded`` (``seconds`` it took), ``unloaded`` (``reason``: idle,
+    """Something the host did: ``loading`` (``expected_s``: how long the same model took to load here last time,
+    0.0 if never; engine.runtime.load_times), ``loaded`` (``seconds`` it took), ``unloaded`` (``reason``: idle,
     evicted, closed, asked) or ``refused`` (``reason``: the figures)."""
 
     kind: str
     name: str
     seconds: float = 0.0
     reason: str = ""
+    expected_s: float = 0.0
 
 
 @dataclass
@@ -123,8 +126,9 @@ class ModelHost:
     thread. ``idle_unload_s`` None or 0 keeps models until evicted or closed."""
 
     def __init__(self, *, idle_unload_s: float | None = None, max_chat_models: int = 1,
-                 memory: Callable[[], int] = available_memory) -> None:
+                 memory: Callable[[], int] = available_memory, load_times: LoadTimes | None = None) -> None:
         self._idle = idle_unload_s or None
+        self._load_times = load_times or LoadTimes()
         self._max_chat = max_chat_models
         self._memory = memory
         self._jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
@@ -229,10 +233,12 @@ class ModelHost:
                                             "pick a smaller model.")
 
     def _load(self, key: Hashable, name: str, kind: str, need: int, make: Callable[[], Any]) -> _Slot:
-        self._emit(HostEvent("loading", name))
+        record = f"{kind}:{key!r}"  # the same folder, provider, threads and context
+        self._emit(HostEvent("loading", name, expected_s=self._load_times.expected(record)))
         start = time.monotonic()
         model = make()
         seconds = time.monotonic() - start
+        self._load_times.record(record, seconds)
         self.loads += 1
         slot = self._slots[key] = _Slot(model, name, kind, need, time.monotonic())
         log.info("Loaded %s in %.1f s", name, seconds)

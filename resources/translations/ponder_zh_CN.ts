@@ -136,7 +136,7 @@
         <translation type="vanished">导出</translation>
     </message>
     <message>
-        <location filename="../../desktop/chat/page.py" line="+258"/>
+        <location filename="../../desktop/chat/page.py" line="+250"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
@@ -160,19 +160,16 @@
         <translation>{0} 将被卸载以腾出内存。</translation>
     </message>
     <message>
-        <location line="+110"/>
         <source>Some documents are still being indexed; this answer uses the ones ready.</source>
-        <translation>部分文档仍在建立索引；此回答只使用已就绪的文档。</translation>
+        <translation type="vanished">部分文档仍在建立索引；此回答只使用已就绪的文档。</translation>
     </message>
     <message>
-        <location line="+45"/>
         <source>The reasoning is going in circles. Press “Answer now” or Stop.</source>
-        <translation>推理陷入了循环。请按“立即回答”或“停止”。</translation>
+        <translation type="vanished">推理陷入了循环。请按“立即回答”或“停止”。</translation>
     </message>
     <message>
-        <location line="+25"/>
         <source>The reply failed</source>
-        <translation>回复失败</translation>
+        <translation type="vanished">回复失败</translation>
     </message>
 </context>
 <context>
@@ -1212,7 +1209,17 @@ Ctrl+N 新对话 · Ctrl+K 搜索 · Ctrl+. 停止 · Ctrl+R 重新生成 · Ctr
         <translation>硬件、生成、隐私、外观（Ctrl+,）</translation>
     </message>
     <message>
-        <location line="+42"/>
+        <location line="+23"/>
+        <source>Hardware of the last reply</source>
+        <translation>上一条回复所用的硬件</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Generation speed</source>
+        <translation>生成速度</translation>
+    </message>
+    <message>
+        <location line="+22"/>
         <source>&amp;Chat</source>
         <translation>对话(&amp;C)</translation>
     </message>
@@ -1258,17 +1265,15 @@ ONNX Runtime {0}
         <translation>{0} 已就绪。</translation>
     </message>
     <message>
-        <location line="+28"/>
         <source>Loading {0}…</source>
-        <translation>正在加载 {0}…</translation>
+        <translation type="vanished">正在加载 {0}…</translation>
     </message>
     <message>
-        <location line="+2"/>
         <source>{0} loaded in {1:.1f} s.</source>
-        <translation>{0} 已加载，用时 {1:.1f} 秒。</translation>
+        <translation type="vanished">{0} 已加载，用时 {1:.1f} 秒。</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+28"/>
         <source>{0} was unloaded after being idle; the next message loads it again.</source>
         <translation>{0} 因空闲已被卸载；下一条消息会重新加载它。</translation>
     </message>
@@ -1278,9 +1283,8 @@ ONNX Runtime {0}
         <translation>{0:.1f} 词元/秒</translation>
     </message>
     <message>
-        <location line="+2"/>
         <source>context {0} / {1}</source>
-        <translation>上下文 {0} / {1}</translation>
+        <translation type="vanished">上下文 {0} / {1}</translation>
     </message>
 </context>
 <context>
@@ -1368,7 +1372,17 @@ ONNX Runtime {0}
         <translation>向两个模型提出同一个问题，并排显示</translation>
     </message>
     <message>
-        <location line="+42"/>
+        <location line="+22"/>
+        <source>An estimate: how long this model took to load last time</source>
+        <translation>估计值：依据此模型上次加载所用的时间</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Loading {0}… {1} s (last time {2} s)</source>
+        <translation>正在加载 {0}… {1} 秒（上次 {2} 秒）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Loading {0}… {1} s</source>
         <translation>正在加载 {0}… {1} 秒</translation>
     </message>
@@ -2007,9 +2021,27 @@ ONNX Runtime {0}
     </message>
 </context>
 <context>
+    <name>ReplyMixin</name>
+    <message>
+        <location filename="../../desktop/chat/replying.py" line="+140"/>
+        <source>Some documents are still being indexed; this answer uses the ones ready.</source>
+        <translation>部分文档仍在建立索引；此回答只使用已就绪的文档。</translation>
+    </message>
+    <message>
+        <location line="+46"/>
+        <source>The reasoning is going in circles. Press “Answer now” or Stop.</source>
+        <translation>推理陷入了循环。请按“立即回答”或“停止”。</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>The reply failed</source>
+        <translation>回复失败</translation>
+    </message>
+</context>
+<context>
     <name>ServerSection</name>
     <message>
-        <location line="+22"/>
+        <location filename="../../desktop/settings/server.py" line="+22"/>
         <source>Serve an OpenAI-compatible API on this computer</source>
         <translation>在本机提供 OpenAI 兼容的 API</translation>
     </message>
@@ -2285,7 +2317,7 @@ ONNX Runtime {0}
 <context>
     <name>Transcript</name>
     <message>
-        <location filename="../../desktop/chat/pieces.py" line="+29"/>
+        <location filename="../../desktop/chat/pieces.py" line="+30"/>
         <source>Thinking… {0} s</source>
         <translation>正在思考… {0} 秒</translation>
     </message>
@@ -2326,7 +2358,7 @@ ONNX Runtime {0}
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../desktop/chat/render.py" line="+72"/>
+        <location filename="../../desktop/chat/render.py" line="+73"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
@@ -2389,7 +2421,7 @@ ONNX Runtime {0}
 <context>
     <name>TranscriptView</name>
     <message>
-        <location filename="../../desktop/chat/transcript.py" line="+266"/>
+        <location filename="../../desktop/chat/transcript.py" line="+280"/>
         <source>Conversation</source>
         <translation>对话</translation>
     </message>

@@ -39,7 +39,10 @@ def test_with_a_model_the_chat_opens_and_the_status_bar_reports(qtbot: Any, tiny
 
         qtbot.keyClick(window.chat.input, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "tokens/s" in window.status_speed.text(), timeout=5000)
-    assert "CPU" in window.status_model.text() and "/ 512" in window.status_context.text()
+    assert "CPU" in window.status_hardware.text() and "/ 512" in window.chat.header.context.text()
+    # the status bar does not repeat the header: no model name, no context figures
+    assert window.chat.header.model_box.currentText() not in window.status_hardware.text()
+    assert "512" not in window.status_hardware.text() + window.status_speed.text()
     qtbot.wait(300)  # let the status bar lay out its new texts
     window.grab().save(str(screenshots / "main-chat.png"))
     window.close()

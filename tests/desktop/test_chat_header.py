@@ -49,6 +49,14 @@ def test_model_loading_progress_then_loaded_then_unload(qtbot: Any, inference: I
     assert inference.host.loaded() == []
     assert "unloaded" in header.state.text() and not header.unload_button.isVisible()
 
+    # loaded here before: the bar is a fraction of how long it took last time, and says it is an estimate
+    seen.clear()
+    inference.host.submit(lambda: inference.host.chat(key)).result(120)
+    qtbot.waitUntil(lambda: any(kind == "loaded" for kind, *_ in seen), timeout=10000)
+    loading = next(s for s in seen if s[0] == "loading")
+    assert loading[1] and "(last time" in loading[2]
+    assert header.load_bar.maximum() == 100 and "estimate" in header.load_bar.toolTip()
+
 
 def test_context_meter_and_model_switch_note(qtbot: Any, inference: InferenceThread, tmp_path: Path) -> None:
     page = make_page(qtbot, inference, tmp_path)

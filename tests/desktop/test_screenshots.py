@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from desktop.app import MainWindow
 from desktop.i18n import install_translator, remove_translators
 from desktop.theme import DARK, LIGHT, apply_theme, current_tokens
+from engine.runtime.host import HostEvent
 from engine.system.settings import Settings
 from tests.desktop.chat_scenes import (
     LONG_ANSWER,
@@ -67,6 +68,16 @@ def test_chat_states(qtbot: Any, theme: str, language: str, screenshots: Path) -
         page = win.chat
         assert page.empty.isVisible() and page.empty.title.text()
         shoot(win, screenshots, f"chat-empty-{suffix}.png")
+
+        # loading a model loaded here before: the header's bar is a fraction of the last load time (an estimate)
+        page.header.on_host_event(HostEvent("loading", MODEL, expected_s=9.0))
+        page.header._loading = (MODEL, page.header._loading[1] - 4.0, 9.0)  # type: ignore[index]  # 4 s in
+        page.header._show_loading()
+        assert page.header.load_bar.value() == 44
+        qtbot.wait(100)  # the header lays out its new text
+        assert page.header.state.width() >= page.header.state.sizeHint().width()  # not cut
+        shoot(win, screenshots, f"chat-model-loading-{suffix}.png")
+        page.header.on_host_event(HostEvent("loaded", MODEL, seconds=8.7))
 
         question = "1 + 2 + … + 100 = ?" if language == "en" else "1 加到 100 等于多少？"
         begin(page, question)
