@@ -136,7 +136,7 @@
         <translation type="vanished">导出</translation>
     </message>
     <message>
-        <location filename="../../desktop/chat/page.py" line="+250"/>
+        <location filename="../../desktop/chat/page.py" line="+253"/>
         <source>System prompt</source>
         <translation>系统提示词</translation>
     </message>
@@ -398,7 +398,7 @@
         <translation>文件…</translation>
     </message>
     <message>
-        <location line="+111"/>
+        <location line="+116"/>
         <source>Documents ({0});;All files (*)</source>
         <translation>文档 ({0});;所有文件 (*)</translation>
     </message>
@@ -408,7 +408,7 @@
         <translation>获取嵌入模型（{0}，{1} MB）</translation>
     </message>
     <message>
-        <location line="-109"/>
+        <location line="-114"/>
         <source>Documents:</source>
         <translation>文档：</translation>
     </message>
@@ -473,7 +473,7 @@
         <translation>{0} 个失败（见“文件…”）</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+11"/>
         <source>{0} failed: {1}</source>
         <translation>{0} 失败：{1}</translation>
     </message>
@@ -483,7 +483,7 @@
         <translation>第 {0}/{1} 个：{2} — 已可搜索；正在完善</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+5"/>
         <source>Indexing {0} of {1}: {2} — {3}%</source>
         <translation>正在索引第 {0}/{1} 个：{2} — {3}%</translation>
     </message>
@@ -493,8 +493,8 @@
         <translation>正在索引第 {0}/{1} 个：{2}</translation>
     </message>
     <message>
-        <location line="-104"/>
-        <location line="+124"/>
+        <location line="-109"/>
+        <location line="+129"/>
         <source>Add documents</source>
         <translation>添加文档</translation>
     </message>
@@ -523,6 +523,7 @@
         <translation>正在准备嵌入模型…</translation>
     </message>
     <message>
+        <location line="-58"/>
         <source>Indexing {0} of {1}: {2} — reading scanned page {3} of {4} (OCR)</source>
         <translation>正在索引第 {0}/{1} 个：{2} — 正在识别扫描页 {3}/{4}（OCR）</translation>
     </message>
@@ -675,7 +676,7 @@ Ctrl+N 新对话 · Ctrl+K 搜索 · Ctrl+. 停止 · Ctrl+R 重新生成 · Ctr
 <context>
     <name>FilesDialog</name>
     <message>
-        <location filename="../../desktop/documents/panel.py" line="-209"/>
+        <location filename="../../desktop/documents/panel.py" line="-156"/>
         <source>Documents in “{0}”</source>
         <translation>“{0}”中的文档</translation>
     </message>
@@ -1419,7 +1420,7 @@ ONNX Runtime {0}
 <context>
     <name>ModelsPage</name>
     <message>
-        <location filename="../../desktop/models/page.py" line="+83"/>
+        <location filename="../../desktop/models/page.py" line="+91"/>
         <source>Looking at this computer&apos;s hardware…</source>
         <translation>正在检查这台电脑的硬件…</translation>
     </message>
@@ -1537,7 +1538,17 @@ ONNX Runtime {0}
         <translation>；在本机转换需要 {0} 内存</translation>
     </message>
     <message>
-        <location line="+39"/>
+        <location line="+25"/>
+        <source>Get int4 with the int8 cache (long conversations, CPU)</source>
+        <translation>获取 int4（int8 缓存，适合长对话，CPU）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Converted here with an int8 KV cache: a quarter of the cache&apos;s memory and faster answers deep into a long conversation.</source>
+        <translation>在本机转换并使用 int8 KV 缓存：缓存内存只需四分之一，长对话后段回答更快。</translation>
+    </message>
+    <message>
+        <location line="+17"/>
         <source>Checking this computer…</source>
         <translation>正在检查这台电脑…</translation>
     </message>
@@ -1572,17 +1583,32 @@ ONNX Runtime {0}
         <translation>这台电脑的内存不足。</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+8"/>
+        <source>Memory once a conversation reaches:</source>
+        <translation>对话达到以下长度时的内存：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{0}k tokens: {1}</source>
+        <translation>{0}k 词元：{1}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source> ({0} with the int8 cache)</source>
+        <translation>（int8 缓存为 {0}）</translation>
+    </message>
+    <message>
+        <location line="+19"/>
         <source>Get</source>
         <translation>获取</translation>
     </message>
     <message>
-        <location line="-46"/>
+        <location line="-64"/>
         <source>Get {0}</source>
         <translation>获取 {0}</translation>
     </message>
     <message>
-        <location line="+46"/>
+        <location line="+64"/>
         <source>Download and install (int4); the menu has fp16.</source>
         <translation>下载并安装（int4）；菜单中可选择 fp16。</translation>
     </message>
@@ -1789,6 +1815,14 @@ ONNX Runtime {0}
         <location line="+4"/>
         <source>Offline mode is on: Ponder connects to nothing beyond this computer. Turn it off in Settings › Privacy and network.</source>
         <translation>离线模式已开启：Ponder 不会连接这台电脑以外的任何地方。可在 设置 › 隐私与网络 中关闭。</translation>
+    </message>
+</context>
+<context>
+    <name>PageImageView</name>
+    <message>
+        <location filename="../../desktop/documents/page_image.py" line="+25"/>
+        <source>Scanned page</source>
+        <translation>扫描页面</translation>
     </message>
 </context>
 <context>
@@ -2033,7 +2067,7 @@ ONNX Runtime {0}
         <translation>推理陷入了循环。请按“立即回答”或“停止”。</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+26"/>
         <source>The reply failed</source>
         <translation>回复失败</translation>
     </message>
@@ -2249,7 +2283,7 @@ ONNX Runtime {0}
 <context>
     <name>SourceDialog</name>
     <message>
-        <location filename="../../desktop/documents/source_view.py" line="+40"/>
+        <location filename="../../desktop/documents/source_view.py" line="+46"/>
         <source>Source [{0}] — {1}</source>
         <translation>来源 [{0}] — {1}</translation>
     </message>
@@ -2259,7 +2293,7 @@ ONNX Runtime {0}
         <translation>正在打开 {0}…</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+10"/>
         <source>◀ Previous page</source>
         <translation>◀ 上一页</translation>
     </message>
@@ -2274,7 +2308,7 @@ ONNX Runtime {0}
         <translation>打开文件</translation>
     </message>
     <message>
-        <location line="+56"/>
+        <location line="+64"/>
         <source>{0} — page {1} of {2}</source>
         <translation>{0} — 第 {1} 页，共 {2} 页</translation>
     </message>
@@ -2284,14 +2318,17 @@ ONNX Runtime {0}
         <translation>文件在建立索引后已更改；已按文字重新找到该段落。</translation>
     </message>
     <message>
+        <location line="-74"/>
         <source>Page image</source>
         <translation>页面图像</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
+        <location line="+2"/>
         <source>Source</source>
         <translation>来源</translation>
     </message>
@@ -2512,13 +2549,6 @@ ONNX Runtime {0}
         <location line="+5"/>
         <source>Could not choose a model</source>
         <translation>无法选择模型</translation>
-    </message>
-</context>
-<context>
-    <name>PageImageView</name>
-    <message>
-        <source>Scanned page</source>
-        <translation>扫描页面</translation>
     </message>
 </context>
 </TS>
