@@ -34,7 +34,7 @@ from engine.documents.segment import words
 
 # chosen on bench/data/citation_pairs.json (bench/citation_check.py prints the figures; see its docstring)
 WEIGHT = 0.5
-THRESHOLD = 0.5
+THRESHOLD = 0.62
 KEYWORD_THRESHOLD = 0.5
 
 CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
@@ -45,6 +45,8 @@ _END = re.compile(r"[。！？；]+|[.!?;]+(?=\s|$|\[)|\n")
 _NUMBER = re.compile(r"(?<![A-Za-z\d.])\d+(?:\.\d+)*")
 _MARKUP = re.compile(r"(?m)^\s*(?:[-*+]|\d+[.)]|#+|>)\s+|\*\*|__|`")
 _SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
+# rendered man pages and some PDFs put a space between Chinese characters ("建 立 系 統"): words need them joined
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff]) +(?=[\u3400-\u9fff\uf900-\ufaff])")
 
 SimilarityFn = Callable[[Sequence[tuple[str, str]]], list[float]]
 """Cosine similarity of each (sentence, passage) pair."""
@@ -136,7 +138,7 @@ def _fold(word: str) -> str:
 def _terms(text: str) -> list[str]:
     """The words of ``text`` that carry its content, folded; numbers and single letters left out."""
     out: list[str] = []
-    for w in words(text):
+    for w in words(_CJK_GAP.sub("", text)):
         if w.isdigit() or (len(w) == 1 and w.isascii()):
             continue
         out.append(_fold(w))
