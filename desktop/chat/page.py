@@ -20,7 +20,7 @@ from desktop.chat.empty import EmptyState
 from desktop.chat.header import ModelHeader
 from desktop.chat.mathstore import MathStore
 from desktop.chat.reasoning_panel import ReasoningPanel
-from desktop.chat.reply import add_text, finish, generation_config, live_row, reply_work, stored_row
+from desktop.chat.reply import add_text, add_verdicts, finish, generation_config, live_row, reply_work, stored_row
 from desktop.chat.sidebar import ConversationList
 from desktop.chat.transcript import MessageDelegate, Row, TranscriptModel, TranscriptView
 from desktop.documents.indexer import DocumentIndexer
@@ -370,6 +370,9 @@ class ChatPage(DocumentsMixin):
                 self.header.show_context(s.context_used, s.context_size)
                 self._measure_context()
                 self.reply_finished.emit(event)
+            elif isinstance(event, actions.CitationsChecked):
+                add_verdicts(self._live, event)
+                touched = self._live
         if touched is not None and visible:
             self._follow = follow
             if touched.streaming:
