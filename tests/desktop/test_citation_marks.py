@@ -7,17 +7,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
 
 from desktop.chat.page import ChatPage
 from desktop.chat.transcript import Row, message_html
+from desktop.i18n import install_translator, remove_translators
 from desktop.workers import InferenceThread
 from engine.chat.conversation import CitationsChecked, ReplyStarted
 from engine.chat.storage import ConversationStore
 from engine.documents.citations import check_citations
 from engine.runtime.generate import Finished
 from engine.system.settings import Settings
-from tests.desktop.chat_scenes import MODEL, rendered_text, stats, stream
+from tests.desktop.chat_scenes import MODEL, rendered_text, shoot, stats, stream
 
 RODENTS = "The capybara is the largest living rodent in the world. It lives near rivers in South America."
 INSTALL = "To install Ponder on Windows, run the installer. It needs about 300 MB of free disk space."
@@ -51,8 +54,15 @@ def test_an_answer_saved_before_citations_were_checked_shows_no_mark() -> None:
     assert "⚠" not in message_html(damaged, QPalette())[0]
 
 
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
 def test_the_verdicts_arrive_after_the_answer_and_come_back_when_reopened(qtbot: Any, inference: InferenceThread,
-                                                                          tmp_path: Path) -> None:
+                                                                          tmp_path: Path, screenshots: Path,
+                                                                          language: str) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    if language != "en":
+        assert install_translator(app, language) is not None
+    note = "Not supported by the cited passage:" if language == "en" else "所引段落并不支持以下内容："
     page = ChatPage(ConversationStore(tmp_path / "c.db"), inference, lambda: Settings(provider="cpu"))
     qtbot.addWidget(page)
     page.resize(1000, 700)
@@ -75,8 +85,9 @@ def test_the_verdicts_arrive_after_the_answer_and_come_back_when_reopened(qtbot:
         page._on_done()
         text = rendered_text(page)
         assert live.stats["citations"] == checked
-        assert "Not supported by the cited passage:" in text and "It lives near rivers in South America" in text
+        assert note in text and "It lives near rivers in South America" in text
         assert text.count("⚠") == 3
+        shoot(page, screenshots, f"chat-citation-unsupported-{language}.png")
 
         # as the engine saved it: reopening the conversation shows the marks again
         page.store.save_progress(reply.id, content=ANSWER, reasoning="", state="complete",
@@ -87,4 +98,6 @@ def test_the_verdicts_arrive_after_the_answer_and_come_back_when_reopened(qtbot:
         assert rendered_text(page).count("⚠") == 3
     finally:
         page.jobs.stop_all()
+        if language != "en":
+            remove_translators(app)
 
