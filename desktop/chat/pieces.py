@@ -1,7 +1,10 @@
 """A message as the transcript draws it: the row it shows (:class:`Row`) and its pieces of HTML — the reasoning
 block (live "Thinking… 12 s · 340 tokens", then one collapsed line with its duration), the answer in chunks, the
 stats line (speed, tokens, time to first token, the model and the hardware that really ran it), source chips and
-the actions. Each piece lays out on its own, so a streaming reply re-lays only its last chunk."""
+the actions. Each piece lays out on its own, so a streaming reply re-lays only its last chunk.
+
+A checked answer from documents (``stats["citations"]``, see engine/documents/citations.py) marks each citation its
+passage does not support with ⚠, in the text and on the source's chip, and lists those sentences under it."""
 
 from __future__ import annotations
 
@@ -38,6 +41,8 @@ _TEXTS = (
     QT_TRANSLATE_NOOP("Transcript", "{0} tokens"), QT_TRANSLATE_NOOP("Transcript", "{0:.1f} tok/s"),
     QT_TRANSLATE_NOOP("Transcript", "{0:.2f} s to first token"), QT_TRANSLATE_NOOP("Transcript", "Answer now"),
     QT_TRANSLATE_NOOP("Transcript", "{0} instead of the chosen hardware: {1}"),
+    QT_TRANSLATE_NOOP("Transcript", "Not supported by the cited passage:"),
+    QT_TRANSLATE_NOOP("Transcript", "not supported by its source"),
 )
 
 
@@ -204,6 +209,7 @@ def message_pieces(row: Row, palette: QPalette, math: MathSource | None = None) 
             pieces.append(Piece(f'<p style="color:{t.warning}">⚠ {html.escape(row.notice)} &nbsp;'
                                 f'<a href="ponder:answer-now/{row.id}"><b>{_t("Answer now")}</b></a></p>'))
     sources = row.stats.get("sources") if row.role == "assistant" else None
+    unsupported = unsupported_citations(row)
     if row.role == "user":
         pieces.append(Piece("<p>" + html.escape(row.content).replace("\n", "<br>") + "</p>"))
     elif row.content:
@@ -211,14 +217,27 @@ def message_pieces(row: Row, palette: QPalette, math: MathSource | None = None) 
         markdown(row.content)
         if sources:
             numbers = {int(s["number"]) for s in sources}
-            pieces[first:] = [Piece(link_citations(p.html, numbers), p.codes, p.images) for p in pieces[first:]]
+            doubtful = {(int(v["marker"]), int(v["number"])) for v in unsupported}
+            marker = 0
+            for i in range(first, len(pieces)):
+                p = pieces[i]
+                linked, marker = link_checked_citations(p.html, numbers, doubtful, marker, t.warning)
+                pieces[i] = Piece(linked, p.codes, p.images)
     if sources and not row.streaming:
+        doubted = {int(v["number"]) for v in unsupported}
         chips = [f'<a href="ponder:cite/{int(s["number"])}" style="text-decoration:none">'
                  f'<span style="background-color:{t.code_header}; color:{t.link}">&nbsp;{int(s["number"])}&nbsp;'
-                 f'{html.escape(str(s["label"]))}&nbsp;</span></a>' for s in sources]
+                 f'{html.escape(str(s["label"]))}&nbsp;'
+                 + (f'<span style="color:{t.warning}">⚠&nbsp;</span>' if int(s["number"]) in doubted else "")
+                 + "</span></a>" for s in sources]
         heading = _t("Sources, reranked:") if any(s.get("reranked") for s in sources) else _t("Sources:")
         pieces.append(Piece(f'<p style="color:{t.dim}; font-size:small">{heading}&nbsp; '
                             + " &nbsp;".join(chips) + "</p>"))
+    if unsupported and not row.streaming:
+        lines = [f'<a href="ponder:cite/{int(v["number"])}" style="color:{t.warning}">[{int(v["number"])}]</a>'
+                 f"&nbsp;“{html.escape(_shorten(str(v.get('sentence', ''))))}”" for v in unsupported]
+        pieces.append(Piece(f'<p style="color:{t.warning}; font-size:small">⚠ '
+                            f'{_t("Not supported by the cited passage:")}<br>' + "<br>".join(lines) + "</p>"))
     elif sources is not None and not sources and not row.streaming:
         pieces.append(Piece(f'<p style="color:{t.dim}; font-size:small">'
                             f'{_t("No passage in the documents matched this question.")}</p>'))
@@ -246,14 +265,48 @@ _PRE = re.compile(r"(<pre.*?</pre>)", re.S)
 
 def link_citations(body: str, numbers: set[int]) -> str:
     """Turn the citations ``[1]``, ``[2, 3]`` of an answer's HTML into links to those sources (not in code)."""
+    return link_checked_citations(body, numbers, set(), 0, "")[0]
+
+
+def link_checked_citations(body: str, numbers: set[int], doubtful: set[tuple[int, int]], first: int,
+                           warning: str) -> tuple[str, int]:
+    """:func:`link_citations`, with the citations in ``doubtful`` (citation group of the answer, counted from
+    ``first`` as engine/documents/citations.py counts them, and source number) marked ⚠ in the ``warning`` colour
+    with a tooltip; also returns the number of the next group, to go on in the next piece."""
+    marker = first
 
     def link(match: re.Match[str]) -> str:
+        nonlocal marker
+        group, marker = marker, marker + 1
         parts = [n.strip() for n in match.group(1).split(",")]
         if not all(int(n) in numbers for n in parts):
             return match.group(0)
-        return "[" + ", ".join(f'<a href="ponder:cite/{n}">{n}</a>' for n in parts) + "]"
+        links = []
+        for n in parts:
+            if (group, int(n)) in doubtful:
+                links.append(f'<a href="ponder:cite/{n}" style="color:{warning}" '
+                             f'title="{html.escape(_t("not supported by its source"))}">{n}&nbsp;⚠</a>')
+            else:
+                links.append(f'<a href="ponder:cite/{n}">{n}</a>')
+        return "[" + ", ".join(links) + "]"
 
-    return "".join(part if part.startswith("<pre") else _CITATION.sub(link, part) for part in _PRE.split(body))
+    out = "".join(part if part.startswith("<pre") else _CITATION.sub(link, part) for part in _PRE.split(body))
+    return out, marker
+
+
+def unsupported_citations(row: Row) -> list[dict[str, Any]]:
+    """The verdicts of ``row``'s checked citations that their passage does not support (none for a message saved
+    before citations were checked)."""
+    verdicts = row.stats.get("citations") if row.role == "assistant" else None
+    if not isinstance(verdicts, list):
+        return []
+    return [v for v in verdicts if isinstance(v, dict) and v.get("supported") is False
+            and isinstance(v.get("marker"), int) and isinstance(v.get("number"), int)]
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def message_html(row: Row, palette: QPalette) -> tuple[str, list[str]]:

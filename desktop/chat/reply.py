@@ -1,6 +1,6 @@
 """One reply, apart from the widgets: the work that runs on the model host's thread (load the model or reach the
-remote engine, retrieve from the conversation's documents, perform the chat action), and what the events it
-streams do to the transcript's live row."""
+remote engine, retrieve from the conversation's documents, perform the chat action, check the citations of the
+answer), and what the events it streams do to the transcript's live row."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from desktop.chat.header import ModelChoice
 from desktop.chat.transcript import Row
 from engine.chat import conversation as actions
 from engine.chat.storage import ConversationStore, StoredMessage
+from engine.documents.citations import check_sources
 from engine.documents.embed import hosted_embedder
 from engine.documents.index import DocumentIndex
 from engine.documents.pipeline import embedder_folder
@@ -39,9 +40,9 @@ def reply_work(store: ConversationStore, host: ModelHost, action: actions.ChatAc
     there too) and the retriever of ``collection`` ("" for none), then performs ``action``."""
     config = generation_config(settings)
 
-    def documents() -> actions.Retriever | None:  # on the model host's thread, which owns the embedder session
-        if not collection:
-            return None
+    def documents() -> tuple[actions.Retriever | None, actions.CitationChecker | None]:
+        if not collection:  # on the model host's thread, which owns the embedder session
+            return None, None
         embedder = hosted_embedder(host, embedder_folder())
         folder = reranker_folder()  # None unless the person chose one: reranking is off by default
         reranker = hosted_reranker(host, folder) if folder is not None else None
@@ -49,16 +50,20 @@ def reply_work(store: ConversationStore, host: ModelHost, action: actions.ChatAc
         def retriever(question: str) -> list[Source]:
             return retrieve(index, embedder, collection, question, reranker=reranker)
 
-        return retriever
+        def checker(answer: str, sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [v.to_dict() for v in check_sources(answer, sources, embedder)]
+
+        return retriever, checker
 
     def factory() -> Iterator[Any]:
+        retriever, checker = documents()
         if choice.engine is not None:
             reply = actions.Reply(RemoteEngines().chat_model(choice.engine, choice.name), choice.name, config,
-                                  controls, documents(), choice.engine)
+                                  controls, retriever, choice.engine, checker)
         else:
             assert choice.path is not None
             key = ChatKey(choice.path, settings.provider, settings.threads or None, settings.context_length)
-            reply = actions.Reply(host.chat(key), choice.name, config, controls, documents())
+            reply = actions.Reply(host.chat(key), choice.name, config, controls, retriever, checker=checker)
         return actions.perform(store, action, reply)
 
     return factory
@@ -87,6 +92,11 @@ def add_text(live: Row, event: TextDelta) -> bool:
         live.reasoning_s = time.monotonic() - live.started
     live.content += event.text
     return first
+
+
+def add_verdicts(live: Row, event: actions.CitationsChecked) -> None:
+    """The answer's citations have been checked: the row shows the verdicts (as the saved message does)."""
+    live.stats = {**live.stats, "citations": event.verdicts}
 
 
 def finish(live: Row, event: Finished) -> None:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from desktop.chat.composer import Composer
 from desktop.chat.header import ModelHeader
 from desktop.chat.reasoning_panel import ReasoningPanel
-from desktop.chat.reply import add_text, finish, live_row, reply_work, stored_row
+from desktop.chat.reply import add_text, add_verdicts, finish, live_row, reply_work, stored_row
 from desktop.chat.transcript import MessageDelegate, Row, TranscriptModel, TranscriptView
 from desktop.documents.indexer import DocumentIndexer
 from desktop.workers import GeneratorWorker, InferenceThread
@@ -199,6 +199,9 @@ class ReplyMixin(QWidget):
                 self._defer_full_collection(False)
                 self._measure_context()
                 self.reply_finished.emit(event)
+            elif isinstance(event, actions.CitationsChecked):
+                add_verdicts(self._live, event)
+                touched = self._live
         if touched is not None and visible:
             self._follow = follow
             if touched.streaming:

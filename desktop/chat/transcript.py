@@ -6,6 +6,7 @@ re-renders only its own row. Links inside a message (``ponder:ACTION/ID``) becom
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class TranscriptModel(QAbstractListModel):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[Row] = []
+        self._versions = itertools.count(1)  # never reused: a reopened message is not taken for its old layout
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
@@ -76,12 +78,15 @@ class TranscriptModel(QAbstractListModel):
     def set_rows(self, rows: list[Row]) -> None:
         """Replace every row (opening a conversation)."""
         self.beginResetModel()
+        for row in rows:
+            row.version = next(self._versions)
         self.rows = rows
         self.endResetModel()
 
     def append(self, row: Row) -> None:
         """Add a row at the end."""
         self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows))
+        row.version = next(self._versions)
         self.rows.append(row)
         self.endInsertRows()
 
@@ -92,13 +97,13 @@ class TranscriptModel(QAbstractListModel):
     def changed_all(self) -> None:
         """Every row's rendering is stale (new formulas were typeset): the view lays out again what it shows."""
         for row in self.rows:
-            row.version += 1
+            row.version = next(self._versions)
         if self.rows:
             self.dataChanged.emit(self.index(0), self.index(len(self.rows) - 1))
 
     def changed(self, row: Row) -> None:
         """Tell the view a row's content changed (its cached rendering is dropped)."""
-        row.version += 1
+        row.version = next(self._versions)
         i = self.index_of(row.id)
         if i >= 0:
             self.dataChanged.emit(self.index(i), self.index(i))

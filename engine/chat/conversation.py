@@ -2,11 +2,16 @@
 :class:`EditAndResend`) answered by a :class:`Reply` (who answers and how); each runs as a generator of the reply's
 events that also keeps the conversation on disk as the reply grows.
 
+A reply from documents is checked once complete: each cited sentence against the passage it cites (the reply's
+``checker``, see :mod:`engine.documents.citations`); the verdicts are saved with it (``stats["citations"]``) and
+streamed as :class:`CitationsChecked`.
+
 The conversation's own reasoning controls (thinking budget, "don't think", the policy for earlier thoughts; see
 :meth:`engine.chat.storage.Conversation.reasoning_settings`) replace the reply's when it answers."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -16,10 +21,12 @@ from engine.chat.storage import Conversation, ConversationStore, StoredMessage
 from engine.documents.retrieve import Source, cited_prompt
 from engine.runtime.generate import Controls, Event, Finished, GenerationConfig, TextDelta
 from engine.runtime.template import Message
+from engine.system.errors import PonderError
 
 if TYPE_CHECKING:
     from engine.runtime.backend import ChatBackend
 
+log = logging.getLogger(__name__)
 SAVE_EVERY_S = 0.5
 DEFAULT_TITLE = "New conversation"
 LOCAL_ENGINE = "local"
@@ -35,9 +42,20 @@ class ReplyStarted:
     sources: list[dict[str, Any]] = field(default_factory=list)  # the numbered sources the reply may cite
 
 
-ReplyEvent = ReplyStarted | Event
+@dataclass(frozen=True)
+class CitationsChecked:
+    """The verdicts on a complete reply's citations, one per citation (see
+    :meth:`engine.documents.citations.Verdict.to_dict`), as saved with the message (``stats["citations"]``)."""
+
+    message_id: int
+    verdicts: list[dict[str, Any]]
+
+
+ReplyEvent = ReplyStarted | CitationsChecked | Event
 Retriever = Callable[[str], list[Source]]
 """The attached documents of a conversation: a question in, the relevant passages out (numbered)."""
+CitationChecker = Callable[[str, list[dict[str, Any]]], list[dict[str, Any]]]
+"""An answer and its sources (as kept with it) in, the verdict on each of its citations out."""
 
 
 def prompt_messages(store: ConversationStore, conversation_id: str) -> list[Message]:
@@ -74,6 +92,7 @@ class Reply:
     controls: Controls = field(default_factory=Controls)
     retriever: Retriever | None = None
     engine: str = LOCAL_ENGINE
+    checker: CitationChecker | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +139,8 @@ def _stream_reply(store: ConversationStore, conversation_id: str, reply: Reply,
     yield ReplyStarted(conversation_id, stored, user, sources)
     text = {"reasoning": "", "answer": ""}
     saved = time.monotonic()
+    final: Finished | None = None
+    final_stats: dict[str, Any] = {}
     try:
         for event in events:
             if isinstance(event, TextDelta):
@@ -129,13 +150,24 @@ def _stream_reply(store: ConversationStore, conversation_id: str, reply: Reply,
                     saved = time.monotonic()
             elif isinstance(event, Finished):
                 state = "cancelled" if event.finish_reason == "cancelled" else "complete"
+                final_stats = {**asdict(event.stats), "finish_reason": event.finish_reason,
+                               "reasoning_unfinished": event.reasoning_unfinished, **extra}
                 store.save_progress(stored.id, content=event.answer, reasoning=event.reasoning, state=state,
-                                    stats={**asdict(event.stats), "finish_reason": event.finish_reason,
-                                           "reasoning_unfinished": event.reasoning_unfinished, **extra})
+                                    stats=final_stats)
+                final = event
             yield event
     except BaseException:
         store.save_progress(stored.id, content=text["answer"], reasoning=text["reasoning"], state="interrupted")
         raise
+    if final is not None and final.finish_reason != "cancelled" and sources and reply.checker is not None:
+        try:
+            verdicts = reply.checker(final.answer, sources)
+        except PonderError as err:  # the answer stands; it is shown without verdicts
+            log.warning("The citations of message %s were not checked: %s", stored.id, err)
+            return
+        store.save_progress(stored.id, content=final.answer, reasoning=final.reasoning, state="complete",
+                            stats={**final_stats, "citations": verdicts})
+        yield CitationsChecked(stored.id, verdicts)
 
 
 def send(store: ConversationStore, action: Send, reply: Reply) -> Iterator[ReplyEvent]:

@@ -66,17 +66,28 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
     model = ChatModel(find_model(args.model).path, provider=args.provider)
     config = GenerationConfig(sampling=model.default_sampling(seed=args.seed), max_new_tokens=args.max_tokens)
+    from engine.documents.citations import check_citations, embedding_similarity
+
     result = model.chat([Message("user", cited_prompt(args.query, sources))], config)
+    verdicts = check_citations(result.answer, {s.number: s.hit.text for s in sources}, embedding_similarity(embedder))
     if args.json:
         print(json.dumps({"answer": result.answer, "reasoning": result.reasoning,
                           "sources": [{"number": s.number, "label": s.label, "file": s.hit.path, "page": s.hit.page,
                                        "start": s.hit.start, "end": s.hit.end, "reranked": s.reranked}
-                                      for s in sources]},
+                                      for s in sources],
+                          "citations": [v.to_dict() for v in verdicts]},
                          ensure_ascii=False))
         return 0
     print(result.answer)
+    doubted = {v.number for v in verdicts if not v.supported}
     for s in sources:
-        print(f"[{s.number}] {s.label}{'  (reranked)' if s.reranked else ''}")
+        print(f"[{s.number}] {s.label}{'  (reranked)' if s.reranked else ''}"
+              + ("  ⚠ cited for something it does not say" if s.number in doubted else ""))
+    unsupported = [v for v in verdicts if not v.supported]
+    if unsupported:
+        print("\nNot supported by the cited passage:")
+    for v in unsupported:
+        print(f"  [{v.number}] “{v.sentence}” — {v.reason}")
     return 0
 
 

@@ -2067,7 +2067,7 @@ ONNX Runtime {0}
         <translation>推理陷入了循环。请按“立即回答”或“停止”。</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+29"/>
         <source>The reply failed</source>
         <translation>回复失败</translation>
     </message>
@@ -2354,7 +2354,7 @@ ONNX Runtime {0}
 <context>
     <name>Transcript</name>
     <message>
-        <location filename="../../desktop/chat/pieces.py" line="+30"/>
+        <location filename="../../desktop/chat/pieces.py" line="+33"/>
         <source>Thinking… {0} s</source>
         <translation>正在思考… {0} 秒</translation>
     </message>
@@ -2450,6 +2450,16 @@ ONNX Runtime {0}
         <translation>使用 {0} 而非所选硬件：{1}</translation>
     </message>
     <message>
+        <location line="+1"/>
+        <source>Not supported by the cited passage:</source>
+        <translation>所引段落并不支持以下内容：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not supported by its source</source>
+        <translation>来源并不支持这句话</translation>
+    </message>
+    <message>
         <location filename="../../desktop/chat/render.py" line="-1"/>
         <source>code</source>
         <translation>代码</translation>
@@ -2458,7 +2468,7 @@ ONNX Runtime {0}
 <context>
     <name>TranscriptView</name>
     <message>
-        <location filename="../../desktop/chat/transcript.py" line="+280"/>
+        <location filename="../../desktop/chat/transcript.py" line="+285"/>
         <source>Conversation</source>
         <translation>对话</translation>
     </message>
