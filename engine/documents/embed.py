@@ -43,7 +43,7 @@ from engine.runtime.host import LOAD_OVERHEAD, ModelHost
 from engine.system.cancel import CancelToken
 from engine.system.errors import Cancelled, ConversionError, StoreError
 from engine.system.paths import ponder_home
-from engine.system.verify import write_json_atomic
+from engine.system.verify import replace_folder, write_json_atomic
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -187,13 +187,7 @@ def export_embedder(src: Path, dest: Path, *, quantize: bool = True, query_prefi
             os.replace(work / FP32_FILE, work / MODEL_FILE)
         meta["export_seconds"] = round(time.monotonic() - started, 2)
         write_json_atomic(work / CONFIG_FILE, meta)
-        old = None
-        if dest.exists():
-            old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(dest, old)
-        os.replace(work, dest)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_folder(work, dest)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

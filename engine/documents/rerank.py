@@ -29,7 +29,7 @@ from engine.models.checkpoint import check_checkpoint_files, read_checkpoint_con
 from engine.models.convert.manifest import tool_versions
 from engine.runtime.host import LOAD_OVERHEAD, ModelHost
 from engine.system.errors import StoreError
-from engine.system.verify import write_json_atomic
+from engine.system.verify import replace_folder, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,7 @@ def export_reranker(src: Path, dest: Path, *, quantize: bool = True) -> Path:
             os.replace(work / "model.fp32.onnx", work / MODEL_FILE)
         meta["export_seconds"] = round(time.monotonic() - started, 2)
         write_json_atomic(work / CONFIG_FILE, meta)
-        old = None
-        if dest.exists():
-            old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(dest, old)
-        os.replace(work, dest)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_folder(work, dest)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

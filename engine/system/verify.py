@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,18 @@ def write_json_atomic(path: Path, data: Any) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def replace_folder(work: Path, dest: Path) -> None:
+    """Put the finished folder ``work`` at ``dest`` (a sibling), replacing what is there: the old folder is moved
+    aside first and removed only once the new one is in place, so ``dest`` is never half-written."""
+    old = None
+    if dest.exists():
+        old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex[:8]}"
+        os.replace(dest, old)
+    os.replace(work, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_json(path: Path) -> Any | None:
