@@ -181,7 +181,7 @@ def test_a_paused_pull_survives_a_restart(qtbot: Any, tiny_hub: HubServer,
     record = json.loads((ponder_home() / "pulls" / f"{KEY}.json").read_text())
     assert record["state"] == "paused" and record["stage"] == "download" and 0 < record["done"] < record["total"]
     assert record["spec"] == {"kind": "pull", "model": "tiny-r1", "name": KEY, "precision": "int4", "provider": "cpu",
-                              "path": "", "prebuilt": True, "keep_download": False}
+                              "path": "", "prebuilt": True, "keep_download": False, "kv_cache": "float"}
     tiny_hub.faults.slow_chunk_s = 0.0
     second = make_page()  # the app opened again
     panel = second.panels[KEY]
