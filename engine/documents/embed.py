@@ -89,7 +89,9 @@ def inspect_embedder_checkpoint(src: Path) -> dict[str, Any]:
     return config
 
 
-def _max_seq_length(src: Path, config: dict[str, Any]) -> int:
+def max_seq_length(src: Path, config: dict[str, Any]) -> int:
+    """The longest input a BERT-family checkpoint in ``src`` takes: its positions (less the padding offset of the
+    RoBERTa family) and its tokenizer's own limit, whichever is smaller. Shared by the embedder and reranker exports."""
     limits = [int(config.get("max_position_embeddings", 512))]
     if config.get("model_type") in ("roberta", "xlm-roberta", "mpnet"):
         limits[0] -= 2  # positions start after the padding index
@@ -125,7 +127,8 @@ def _export_fp32(src: Path, out_dir: Path) -> Path:
     return exported
 
 
-def _quantize_int8(fp32: Path, out: Path) -> None:
+def quantize_int8(fp32: Path, out: Path) -> None:
+    """Write ``out``, the int8 (dynamic, MatMuls only) form of the encoder graph ``fp32``."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # Only the MatMuls: quantizing Gather (embeddings) and Attention costs accuracy for little size.
@@ -143,7 +146,7 @@ def export_embedder(src: Path, dest: Path, *, quantize: bool = True, query_prefi
     """
     src, dest = Path(src).expanduser(), Path(dest).expanduser()
     config = inspect_embedder_checkpoint(src)
-    max_len = _max_seq_length(src, config)
+    max_len = max_seq_length(src, config)
     pooling = _pooling_mode(src)
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}"
@@ -170,7 +173,7 @@ def export_embedder(src: Path, dest: Path, *, quantize: bool = True, query_prefi
         }
         if quantize:
             int8 = work / "model.int8.onnx"
-            _quantize_int8(work / FP32_FILE, int8)
+            quantize_int8(work / FP32_FILE, int8)
             reference = _Session(work / FP32_FILE, work / TOKENIZER_FILE, max_len).embed(list(_PROBE))
             candidate = _Session(int8, work / TOKENIZER_FILE, max_len).embed(list(_PROBE))
             min_cos = float(np.min(np.sum(reference * candidate, axis=1)))

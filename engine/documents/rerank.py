@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from engine.documents.embed import TOKENIZER_FILE, _max_seq_length, _quantize_int8
+from engine.documents.embed import TOKENIZER_FILE, max_seq_length, quantize_int8
 from engine.documents.encoder_graph import inline_weights
 from engine.documents.rerank_graph import write_cross_encoder
 from engine.models.checkpoint import check_checkpoint_files, read_checkpoint_config
@@ -74,7 +74,7 @@ def export_reranker(src: Path, dest: Path, *, quantize: bool = True) -> Path:
     """
     src, dest = Path(src).expanduser(), Path(dest).expanduser()
     config = inspect_reranker_checkpoint(src)
-    max_len = _max_seq_length(src, config)
+    max_len = max_seq_length(src, config)
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = dest.parent / f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
@@ -96,7 +96,7 @@ def export_reranker(src: Path, dest: Path, *, quantize: bool = True) -> Path:
         }
         if quantize:
             int8 = work / "model.int8.onnx"
-            _quantize_int8(work / "model.fp32.onnx", int8)
+            quantize_int8(work / "model.fp32.onnx", int8)
             drift = _probe_drift(_Session(work / "model.fp32.onnx", work / TOKENIZER_FILE, max_len),
                                  _Session(int8, work / TOKENIZER_FILE, max_len))
             meta["int8_drift"] = round(drift, 6)
